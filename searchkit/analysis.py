@@ -1,0 +1,177 @@
+"""Analysis: text → index terms, the one chain used at index, query and highlight time.
+
+A single Whoosh tokenizer does the whole chain in one pass, because a chain of Whoosh filters
+costs a Python generator step per token per filter and indexing time is dominated by analysis:
+
+- word runs (letters and digits, with inner dots as in `U.S.`) are NFKC-normalised, case-folded,
+  accent-folded (`café` → `cafe`) and Snowball-stemmed (`talks`, `talked` → `talk`); English
+  stop words are dropped (positions are not advanced for them, as Whoosh's StopFilter does, so a
+  phrase query ignores them the same way at index and query time);
+- runs of Chinese, Japanese or Korean characters, which have no spaces between words, become
+  overlapping bigrams (`日本語` → `日本`, `本語`), so that a query for `日本語` — parsed as a phrase
+  of its bigrams — finds `私は日本語を勉強します`. A lone CJK character is kept as a unigram.
+
+Every token keeps the character offsets of the original text, which is what highlighting needs.
+Normalising a word is memoised: news vocabulary is Zipfian, so nearly every token is a cache hit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterator
+
+import Stemmer
+from whoosh.analysis import STOP_WORDS, Token, Tokenizer
+
+_CJK_CHARS = (
+    "\u3040-\u30ff"  # hiragana, katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
+    "\uac00-\ud7af"  # hangul syllables
+    "\uff66-\uff9f"  # half-width katakana
+)
+TOKEN_PATTERN = re.compile(
+    rf"(?P<cjk>[{_CJK_CHARS}]+)|(?P<word>[^\W_{_CJK_CHARS}]+(?:\.[^\W_{_CJK_CHARS}]+)*)"
+)
+_CJK_RUN = re.compile(rf"[{_CJK_CHARS}]")
+STOP_WORD_SET = frozenset(STOP_WORDS)
+# Longer tokens are junk (base64, URLs glued together) and would bloat the term dictionary.
+MAX_TOKEN_LENGTH = 64
+_CACHE_LIMIT = 200_000
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def fold(word: str) -> str:
+    """NFKC, case-fold and strip accents: the form of a word before stemming."""
+    word = unicodedata.normalize("NFKC", word).casefold()
+    if not word.isascii():
+        decomposed = unicodedata.normalize("NFD", word)
+        word = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        word = unicodedata.normalize("NFC", word)
+    return word
+
+
+_term_cache: dict[str, str | None] = {}
+
+
+def word_term(word: str) -> str | None:
+    """The index term of one word, or None for a stop word."""
+    cached = _term_cache.get(word, "")
+    if cached != "":
+        return cached
+    folded = fold(word)
+    term: str | None
+    if folded in STOP_WORD_SET or (len(folded) < 2 and not folded.isdigit()):
+        term = None
+    else:
+        # Strip the dots of abbreviations (U.S. → us) so that "U.S." and "US" meet.
+        term = _stemmer.stemWord(folded.replace(".", "")) if "." in folded else _stemmer.stemWord(folded)
+    if len(_term_cache) > _CACHE_LIMIT:
+        _term_cache.clear()
+    _term_cache[word] = term
+    return term
+
+
+def cjk_bigrams(run: str) -> list[tuple[str, int, int]]:
+    """Overlapping bigrams of a CJK run as (text, start, end) offsets within the run."""
+    normalized = unicodedata.normalize("NFKC", run)
+    if len(normalized) != len(run):
+        # Half-width kana with voicing marks shrink under NFKC; keep offsets on the original.
+        normalized = run
+    if len(normalized) == 1:
+        return [(normalized, 0, 1)]
+    return [(normalized[i : i + 2], i, i + 2) for i in range(len(normalized) - 1)]
+
+
+class NewsTokenizer(Tokenizer):
+    """The whole analysis chain as one Whoosh tokenizer (see the module docstring)."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__)
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            # Wildcard, prefix and range terms: fold, but do not stem, or `talk*` would become `talk`
+            # and `headquarters*` would miss `headquart`.
+            token.original = token.text = fold(value)
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            yield token
+            return
+        pos = start_pos
+        for match in TOKEN_PATTERN.finditer(value):
+            run = match.group()
+            if match.lastgroup == "cjk":
+                base = match.start()
+                for text, start, end in cjk_bigrams(run):
+                    token.text = text
+                    token.stopped = False
+                    token.boost = 1.0
+                    if keeporiginal:
+                        token.original = text
+                    if positions:
+                        token.pos = pos
+                    if chars:
+                        token.startchar = start_char + base + start
+                        token.endchar = start_char + base + end
+                    pos += 1
+                    yield token
+                continue
+            if len(run) > MAX_TOKEN_LENGTH:
+                continue
+            term = word_term(run)
+            if term is None:
+                if removestops:
+                    continue
+                token.stopped = True
+                token.text = fold(run)
+            else:
+                token.stopped = False
+                token.text = term
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = run
+            if positions:
+                token.pos = pos
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            if term is not None:
+                pos += 1
+            yield token
+
+
+def news_analyzer() -> NewsTokenizer:
+    """The analyzer of every full-text field (title, body, section, source, byline)."""
+    return NewsTokenizer()
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_RUN.search(text) is not None
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of `text`, in order (for tests, suggestions and the cluster backend)."""
+    return [t.text for t in NewsTokenizer()(text)]
