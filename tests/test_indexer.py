@@ -1,0 +1,212 @@
+"""Incremental indexing through the library: add, change, delete, unchanged, bad files, rebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit.cli import app
+from searchkit.errors import NotAnIndexError
+from searchkit.indexer import IndexOptions, index_paths
+from searchkit.storage import Manifest, open_whoosh
+
+
+def page(title: str, body: str, dateline: str = "10:00 JST, April 1, 2025") -> str:
+    return f"{title}\n\n{dateline}\n{body}\n"
+
+
+def stored(index_dir: Path) -> dict[str, dict]:
+    ix = open_whoosh(index_dir)
+    with ix.searcher() as searcher:
+        return {doc["id"]: doc for doc in searcher.all_stored_fields()}
+
+
+@pytest.fixture()
+def archive(tmp_path: Path) -> Path:
+    root = tmp_path / "archive"
+    (root / "politics").mkdir(parents=True)
+    (root / "politics" / "vote.txt").write_text(page("Council Vote Passes", "The council passed the budget."))
+    (root / "politics" / "poll.txt").write_text(page("Mayor Leads Poll", "The mayor leads by six points."))
+    (root / "sport.txt").write_text(page("Rowing Club Wins Regatta", "The club won the spring regatta."))
+    return root
+
+
+def test_first_run_indexes_every_article_with_relative_ids(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    report = index_paths([str(archive)], index_dir)
+    assert (report.files_seen, report.files_new, report.articles_written, report.files_failed) == (3, 3, 3, 0)
+    docs = stored(index_dir)
+    assert set(docs) == {"politics/vote.txt", "politics/poll.txt", "sport.txt"}
+    assert docs["sport.txt"]["title"] == "Rowing Club Wins Regatta"
+    assert docs["sport.txt"]["date_iso"] == "2025-04-01T10:00:00+09:00"
+    assert docs["sport.txt"]["path"] == str(archive / "sport.txt")
+
+
+def test_rerun_over_unchanged_archive_writes_nothing(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    toc_before = sorted(p.name for p in index_dir.iterdir())
+    report = index_paths([str(archive)], index_dir)
+    assert report.wrote is False
+    assert (report.files_unchanged, report.files_new, report.files_changed, report.articles_written) == (3, 0, 0, 0)
+    assert sorted(p.name for p in index_dir.iterdir()) == toc_before
+
+
+def test_touched_but_identical_file_is_unchanged(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    target = archive / "sport.txt"
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 5_000_000_000))
+    report = index_paths([str(archive)], index_dir)
+    assert report.files_unchanged == 3 and report.wrote is False
+
+
+def test_changed_file_replaces_its_articles(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    (archive / "sport.txt").write_text(page("Rowing Club Loses Final", "A narrow defeat in the final race."))
+    report = index_paths([str(archive)], index_dir)
+    assert (report.files_changed, report.articles_written, report.articles_deleted) == (1, 1, 1)
+    docs = stored(index_dir)
+    assert len(docs) == 3
+    assert docs["sport.txt"]["title"] == "Rowing Club Loses Final"
+
+
+def test_deleted_file_loses_its_articles_and_new_file_is_added(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    (archive / "politics" / "poll.txt").unlink()
+    (archive / "weather.txt").write_text(page("Storm Warning Lifted", "Forecasters lifted the warning."))
+    report = index_paths([str(archive)], index_dir)
+    assert (report.files_deleted, report.files_new, report.files_unchanged) == (1, 1, 2)
+    assert set(stored(index_dir)) == {"politics/vote.txt", "sport.txt", "weather.txt"}
+    with Manifest(index_dir) as manifest:
+        assert str(archive / "politics" / "poll.txt") not in manifest.files()
+
+
+def test_bare_run_reindexes_the_recorded_folders(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    (archive / "extra.txt").write_text(page("Bridge Reopens", "The bridge reopened to traffic."))
+    report = index_paths([], index_dir)
+    assert report.files_new == 1
+    assert "extra.txt" in stored(index_dir)
+
+
+def test_bad_files_are_reported_and_the_rest_is_indexed(archive: Path, tmp_path: Path) -> None:
+    (archive / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    (archive / "empty.txt").write_bytes(b"")
+    (archive / "schema.dtd").write_text("<!ELEMENT story (title, body)>\n")
+    index_dir = tmp_path / "ix"
+    report = index_paths([str(archive)], index_dir)
+    failed = {Path(f.path).name: f.reason for f in report.failures}
+    assert set(failed) == {"photo.txt", "empty.txt"}
+    assert "binary" in failed["photo.txt"]
+    assert report.files_skipped == 1 and report.skipped[0].endswith("schema.dtd")
+    assert report.articles_written == 3
+    assert len(stored(index_dir)) == 3
+
+
+def test_changed_file_that_no_longer_reads_keeps_its_old_articles(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    (archive / "sport.txt").write_bytes(b"\x00\x01\x02" * 100)
+    report = index_paths([str(archive)], index_dir)
+    assert report.files_failed == 1
+    assert stored(index_dir)["sport.txt"]["title"] == "Rowing Club Wins Regatta"
+    # Still failing on the next run: it is retried, not forgotten.
+    assert index_paths([str(archive)], index_dir).files_failed == 1
+
+
+def test_include_and_exclude_globs(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    report = index_paths([str(archive)], index_dir, IndexOptions(include=("politics/*",), exclude=("poll.*",)))
+    assert report.files_seen == 1
+    assert set(stored(index_dir)) == {"politics/vote.txt"}
+
+
+def test_hidden_files_and_the_index_folder_itself_are_not_read(archive: Path) -> None:
+    (archive / ".draft.txt").write_text(page("Secret Draft", "Not for indexing."))
+    index_dir = archive / "my-index"
+    index_paths([str(archive)], index_dir)
+    report = index_paths([str(archive)], index_dir)
+    assert report.files_seen == 3 and report.files_failed == 0
+    assert set(stored(index_dir)) == {"politics/vote.txt", "politics/poll.txt", "sport.txt"}
+
+
+def test_batches_commit_along_the_way(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    for i in range(7):
+        (archive / f"extra{i}.txt").write_text(page(f"Extra Story {i}", f"Story number {i} body."))
+    report = index_paths([str(archive)], index_dir, IndexOptions(batch_articles=2))
+    assert report.articles_written == 10
+    assert len(stored(index_dir)) == 10
+    with Manifest(index_dir) as manifest:
+        assert len(manifest.files()) == 10
+
+
+def test_rebuild_swaps_in_a_fresh_index(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    report = index_paths([str(archive)], index_dir, IndexOptions(rebuild=True))
+    assert report.articles_written == 3 and report.index_dir == str(index_dir)
+    assert len(stored(index_dir)) == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ix.")]
+
+
+def test_refuses_a_folder_that_is_not_an_index(archive: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_bytes(b"precious")
+    with pytest.raises(NotAnIndexError):
+        index_paths([str(archive)], foreign)
+    with pytest.raises(NotAnIndexError):
+        index_paths([str(archive)], foreign, IndexOptions(rebuild=True))
+    assert (foreign / "thesis.docx").read_bytes() == b"precious"
+
+
+# --- the command line -------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_cli_index_exit_0_and_summary_on_stderr(archive: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "Indexed 3 articles" in result.stderr
+    again = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "ix")])
+    assert again.exit_code == 0
+    assert "up to date" in again.stderr and "nothing written" in again.stderr
+
+
+def test_cli_index_exit_1_when_a_file_fails_and_json_summary(archive: Path, tmp_path: Path) -> None:
+    (archive / "broken.txt").write_bytes(b"\x00" * 64)
+    result = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "ix"), "--json"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["files_failed"] == 1 and summary["articles_written"] == 3
+    assert summary["failures"][0]["path"].endswith("broken.txt")
+    assert "broken.txt" in result.stderr  # the reason is also on stderr, one line
+
+
+def test_cli_index_exit_2_on_a_foreign_folder(archive: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["index", str(archive), "--index", str(foreign)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "not part of a searchkit index" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_index_uses_searchkit_index_env(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCHKIT_INDEX", str(tmp_path / "from-env"))
+    result = runner.invoke(app, ["index", str(archive), "-q"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert len(stored(tmp_path / "from-env")) == 3
