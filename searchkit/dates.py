@@ -47,6 +47,14 @@ _MONTH_NUMBERS = {name: i for i, names in enumerate(
 
 EARLIEST_PLAUSIBLE_YEAR = 1800
 
+# East Asian dates, 2025年3月31日 (the day is optional), read as ISO before dateutil sees them.
+_CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
+
+
+def _cjk_date_to_iso(match: re.Match[str]) -> str:
+    year, month, day = match.groups()
+    return f"{year}-{int(month):02d}" + (f"-{int(day):02d} " if day else " ")
+
 
 def is_implausible(value: datetime) -> bool:
     """Dates no news archive holds: before 1800, after next year, or exactly the Unix epoch."""
@@ -98,6 +106,7 @@ def parse_date(text: str | float | int | None, source: str, *, dayfirst: bool = 
         return None
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         return from_epoch(float(text), source)
+    text = _CJK_DATE.sub(_cjk_date_to_iso, text)
     try:
         a = _dateutil_parser.parse(text, default=_DEFAULT_A, tzinfos=TZINFOS, dayfirst=dayfirst)
         b = _dateutil_parser.parse(text, default=_DEFAULT_B, tzinfos=TZINFOS, dayfirst=dayfirst)

@@ -162,13 +162,17 @@ def _join_split_bodies(tree: HtmlElement) -> HtmlElement:
 
     Sites cut long stories into containers with identical classes to interleave ads; trafilatura
     takes the first match of its body rules and loses the rest. Each part must hold real
-    paragraphs, so a teaser that happens to share the class is not pulled in.
+    paragraphs, so a teaser that happens to share the class is not pulled in; and nothing but
+    chrome may sit between the parts, or joining them would reorder the story.
     """
     groups: dict[str, list[HtmlElement]] = {}
     for element in tree.iter("div", "section", "article"):
         classes = element.get("class")
         if classes and _BODY_CLASS.search(classes):
             groups.setdefault(" ".join(classes.split()), []).append(element)
+    if not any(len(parts) >= 2 for parts in groups.values()):
+        return tree
+    position = {element: i for i, element in enumerate(tree.iter())}
     splits: list[list[HtmlElement]] = []
     for parts in groups.values():
         if len(parts) < 2:
@@ -176,13 +180,12 @@ def _join_split_bodies(tree: HtmlElement) -> HtmlElement:
         members = set(parts)
         outermost = [p for p in parts if not any(a in members for a in p.iterancestors())]
         substantial = [p for p in outermost if _paragraph_chars(p) >= _MIN_PART_CHARS]
-        if len(substantial) >= 2:
+        if len(substantial) >= 2 and not _story_between(tree, substantial, position):
             splits.append(substantial)
     if not splits:
         return tree
     joined = deepcopy(tree)
     # A deep copy walks in the same document order, which maps each part to its copy.
-    position = {element: i for i, element in enumerate(tree.iter())}
     copies = list(joined.iter())
     for parts in splits:
         first, *rest = (copies[position[p]] for p in parts)
@@ -192,6 +195,18 @@ def _join_split_bodies(tree: HtmlElement) -> HtmlElement:
             if parent is not None:
                 parent.remove(part)
     return joined
+
+
+def _story_between(tree: HtmlElement, parts: list[HtmlElement], position: dict[HtmlElement, int]) -> bool:
+    """Whether paragraphs outside `parts` sit between them (a quote box, a second story)."""
+    spans = [(position[p], position[p] + sum(1 for _ in p.iterdescendants())) for p in parts]
+    gaps = list(zip((end for _, end in spans), (start for start, _ in spans[1:])))
+    between = 0
+    for paragraph in tree.iter("p"):
+        at = position[paragraph]
+        if any(end < at < start for end, start in gaps):
+            between += len(paragraph.text_content())
+    return between >= _MIN_PART_CHARS // 2
 
 
 def _paragraph_chars(element: HtmlElement) -> int:
@@ -350,6 +365,7 @@ class _PageMetadata:
         root = self._tree.getroottree().getroot()
         declared = (
             root.get("lang")
+            or root.get("xml:lang")  # the HTML parser keeps XHTML's prefix as part of the name
             or root.get("{http://www.w3.org/XML/1998/namespace}lang")
             or self._first_meta("content-language", "og:locale", "language")
         )

@@ -244,14 +244,25 @@ class _Dialect:
 
 
 _REUTERS_LISTS = ("TOPICS", "PLACES", "PEOPLE", "ORGS", "EXCHANGES", "COMPANIES")
-_SIGN_OFF = re.compile(r"(?:\A|\n)[ \t]*reuters?\b[ \t.]*\s*\Z", re.IGNORECASE)
+# The wire's "Reuter" sign-off: on its own line or after a sentence, sometimes "REUTER..." or with
+# a literal "^M" left by an editor. "told Reuters." is a sentence, not a sign-off, so the plural
+# only counts without a full stop.
+_SIGN_OFF = re.compile(
+    r"(?:\A|\n|(?<=[.?!])[ \t])[ \t]*(?:reuter(?:\.{3})?|reuters)[ \t]*(?:\^M)?\s*\Z", re.IGNORECASE
+)
 _BY = re.compile(r"\A\s*by\s+", re.IGNORECASE)
 _BY_REUTERS = re.compile(r",?\s*reuters?\s*\Z", re.IGNORECASE)
 _UNPROC_TITLE_MAX = 150
 
 
 def _strip_sign_off(body: str) -> str:
-    return _SIGN_OFF.sub("", body.rstrip())
+    # Some stories were signed off twice ("REUTER" then "Reuter").
+    for _ in range(3):
+        stripped = _SIGN_OFF.sub("", body.rstrip())
+        if stripped == body:
+            break
+        body = stripped
+    return body
 
 
 def _reuters_story(attrs: dict[str, str], raw: str, ordinal: int) -> _Story:
@@ -301,7 +312,7 @@ def _reuters_story(attrs: dict[str, str], raw: str, ordinal: int) -> _Story:
 _TREC_TITLE_TAGS = ("HEADLINE", "HL", "TITLE", "HEAD")
 _TREC_DATE_TAGS = ("DATE", "DATE_TIME", "PUBDATE")
 _XML_TITLE_TAGS = ("headline", "title", "hl1", "hedline")
-_XML_DATE_TAGS = ("pubDate", "datePublished", "published", "firstCreated", "date", "versionCreated", "dateline")
+_XML_DATE_TAGS = ("pubDate", "datePublished", "published", "firstCreated", "date", "versionCreated")
 _XML_BODY_TAGS = ("body.content", "body", "text", "content", "articleBody", "description")
 
 
@@ -391,11 +402,11 @@ def read(text: str, source: Source) -> Iterator[ReadItem]:
                 yield ReadWarning(f"{story.label} has no title or text; skipped")
             continue
         if story.key in seen:
-            yield ReadWarning(f"{story.label}: duplicate record key {story.key!r}; kept the first, skipped this one")
+            yield ReadWarning(f"{story.label}: duplicate record key {story.key!r} (first used by {seen[story.key]}); skipped")
             continue
         seen[story.key] = story.label
 
-        date_source = f"sgml:{story.date_tag}"
+        date_source = f"{'xml' if dialect.name == 'xml' else 'sgml'}:{story.date_tag}"
         date = _parse_sgml_date(story.date_raw, date_source) if story.date_raw else None
         article = make_article(
             source,

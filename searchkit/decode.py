@@ -1,0 +1,522 @@
+"""Decode: a source file's bytes → its text, the encoding used, and how it was chosen.
+
+This stage sits between discovery and the readers. News archives mix two decades of encodings,
+so the evidence is weighed from strongest to weakest and the first step that holds wins:
+
+1. explicit   — the caller named an encoding (an explicit setting beats detection). Bytes that do
+                not fit it are decoded with replacement characters, as "explicit-lossy".
+2. bom        — a byte-order mark (UTF-8, UTF-16/32 LE/BE, GB18030); it is stripped from the text.
+3. declared   — an HTML `<meta charset>` / `http-equiv` or XML `encoding=` in the first 4 KB,
+                kept only if the bytes decode strictly with it.
+4. utf-16-heuristic — UTF-16 without a BOM, recognised by NUL bytes falling on one parity.
+5. utf-8      — the bytes decode strictly as UTF-8 (pure ASCII included). Seven-bit text with
+                ISO-2022-JP escape sequences is reported as legacy-japanese instead.
+6. chardet    — chardet's guesses on a bounded window (64 KB), each kept only if the whole file
+                decodes strictly with it; guesses chardet cannot tell apart are ranked by how much
+                of the decoded text is letters rather than control codes or symbols.
+7. legacy-japanese — Shift_JIS, EUC-JP and ISO-2022-JP tried strictly when chardet's guesses fail.
+8. fallback   — nothing decodes strictly: the best guess (mostly-valid UTF-8, chardet's top guess,
+                else cp1252) with replacement characters and a low confidence.
+
+Names of related encodings are resolved through "chains" (see `_CHAINS`): a Windows code page
+stands in for its ISO namesake, and a vendor extension (cp932) is used only when the bytes need it.
+
+`looks_binary` / `binary_reason` let the indexer skip images, archives and other binary files
+with a reason instead of indexing them as junk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import chardet
+
+from .errors import SearchkitError
+from .models import Decoded
+
+# Binary sniffing and the UTF-16 layout check look at this much of the file.
+_SNIFF_BYTES = 8192
+# Where a charset declaration may sit: the HTML prescan reads 1 KB; real pages put long
+# comments and scripts before <meta>, so allow a little more.
+_DECLARED_BYTES = 4096
+# chardet is slow on large inputs and gains nothing past a few dozen KB of text.
+_DETECT_BYTES = 65536
+
+# A chardet guess below this share of its top guess's confidence is not worth a decode: the
+# bottom of its list holds single-byte code pages that decode any bytes into mojibake.
+_WORTH_CHECKING = 0.5
+# Guesses within this share of the best valid guess are ones chardet cannot tell apart.
+_INDISTINGUISHABLE = 0.9
+# Damaged UTF-8: valid multi-byte sequences must outnumber invalid bytes by this much.
+# Legacy 8-bit text almost never forms valid UTF-8 sequences by chance.
+_UTF8_DOMINANCE = 4
+# Share of NUL bytes on one parity of the sample needed to call BOM-less data UTF-16.
+_UTF16_NUL_SHARE = 0.1
+
+_CONFIDENCE_LAYOUT = 0.9
+_CONFIDENCE_ISO2022 = 0.95
+_CONFIDENCE_JAPANESE_TRIAL = 0.5
+_CONFIDENCE_GUIDED_FALLBACK = 0.3
+_CONFIDENCE_BLIND_FALLBACK = 0.1
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    # UTF-32 LE first: its BOM starts with the UTF-16 LE BOM.
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (b"\x84\x31\x95\x33", "gb18030"),
+)
+
+# Web labels Python's codec registry does not know.
+_LABELS: dict[str, str] = {
+    "windows-31j": "cp932",
+    "x-sjis": "shift_jis",
+    "x-euc-jp": "euc_jp",
+    "x-gbk": "gbk",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-roman": "mac_roman",
+    "iso-8859-8-i": "iso8859-8",
+    "unicode-1-1-utf-8": "utf-8",
+}
+
+# The codecs to try, in order, for an encoding a declaration or chardet names. Keys are
+# `codecs.lookup(...).name` values.
+_CHAINS: dict[str, tuple[str, ...]] = {
+    # Windows code pages agree with their ISO namesakes on every printable byte and put
+    # punctuation (smart quotes, dashes, €) where ISO has C1 control codes no text means to use.
+    # Browsers decode these labels the same way.
+    "ascii": ("cp1252",),
+    "iso8859-1": ("cp1252", "iso8859-1"),
+    "iso8859-9": ("cp1254", "iso8859-9"),
+    "iso8859-11": ("cp874", "iso8859-11"),
+    "tis-620": ("cp874", "tis-620"),
+    # Exact supersets: the same character for every sequence the smaller codec decodes
+    # (GB18030, the current standard, also fixes GB2312's mapping of the middle dot).
+    "euc_kr": ("cp949",),
+    "gb2312": ("gb18030",),
+    "gbk": ("gb18030",),
+    # Vendor extensions that remap a few standard codes (cp932 turns the JIS wave dash 0x8160
+    # into a fullwidth tilde, cp950 remaps some Big5 punctuation): keep the standard mapping
+    # and use the extension only when the bytes contain codes only it defines.
+    "shift_jis": ("shift_jis", "cp932"),
+    "cp932": ("shift_jis", "cp932"),
+    "shift_jis_2004": ("shift_jis", "cp932", "shift_jis_2004"),
+    "euc_jp": ("euc_jp", "euc_jis_2004"),
+    "euc_jis_2004": ("euc_jp", "euc_jis_2004"),
+    "iso2022_jp": ("iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext"),
+    "iso2022_jp_2": ("iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext"),
+    "big5": ("big5", "cp950", "big5hkscs"),
+    "cp950": ("big5", "cp950", "big5hkscs"),
+}
+
+_JAPANESE_FAMILIES: tuple[tuple[str, ...], ...] = (
+    _CHAINS["shift_jis"],
+    _CHAINS["euc_jp"],
+    _CHAINS["iso2022_jp"],
+)
+
+# Tie-break between guesses that chardet and the letter ratio cannot separate: roughly the
+# order of each encoding's share of the web (W3Techs), Windows code pages before ISO ones.
+_PREVALENCE: tuple[str, ...] = (
+    "utf-8", "cp1252", "cp1251", "shift_jis", "cp932", "gb18030", "cp949", "euc_jp", "big5",
+    "cp1250", "cp1254", "cp1256", "cp1253", "cp1255", "cp1257", "cp874", "koi8-r",
+    "iso8859-15", "iso8859-2", "iso8859-7", "iso8859-5", "mac-roman", "mac-cyrillic",
+)  # fmt: skip
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"%PDF-", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"PK\x05\x06", "ZIP archive"),
+    (b"PK\x07\x08", "ZIP archive"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (b"\x7fELF", "ELF executable"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+_BZIP2 = re.compile(rb"BZh[1-9]1AY&SY")
+
+_DECLARED_XML = re.compile(rb"^\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*[\"']([A-Za-z0-9._:\-]+)", re.I)
+_DECLARED_META = re.compile(rb"<meta\b[^>]{0,500}?\bcharset\s*=\s*[\"']?\s*([A-Za-z0-9._:\-]+)", re.I)
+# A designation into a JIS double-byte set: the signature of ISO-2022-JP in 7-bit text.
+_ISO2022_JP_ESCAPE = re.compile(rb"\x1b\$[@B(]")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
+_NOT_SPACE = re.compile(r"\S+")
+# Characters real text hardly ever contains, but a wrong code page produces: control codes
+# (other than tab, newlines and form feed), C1 controls, private use, U+FFFD, and halfwidth
+# katakana (what EUC-JP bytes turn into when read as Shift_JIS).
+_SUSPECT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ufffd\uff61-\uff9f]")
+_NOT_SUSPECT = re.compile("[^\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ufffd\uff61-\uff9f]+")
+_NOT_KANA = re.compile("[^\u3041-\u309f\u30a0-\u30ff]+")
+
+
+def decode(data: bytes, *, encoding: str | None = None) -> Decoded:
+    """Decode a file's bytes to text, reporting the encoding used and how it was chosen.
+
+    `encoding`, when given, is used whatever the bytes say; an unknown name raises
+    `SearchkitError`. Never raises on the bytes themselves: the last resort is a lossy decode.
+    """
+    data = bytes(data)
+    if encoding is not None:
+        return _decode_explicit(data, encoding)
+    if not data:
+        return Decoded("", "utf-8", 1.0, "utf-8")
+
+    found = _by_bom(data)
+    if found is not None:
+        return found
+
+    utf8 = _strict(data, "utf-8")
+    found = _by_declaration(data, utf8)
+    if found is not None:
+        return found
+
+    found = _by_utf16_layout(data)
+    if found is not None:
+        return found
+
+    if utf8 is not None:
+        # ISO-2022-JP is 7-bit, so it is also valid ASCII; its escapes give it away.
+        if data.isascii() and _ISO2022_JP_ESCAPE.search(data):
+            for codec in _CHAINS["iso2022_jp"]:
+                text = _strict(data, codec)
+                if text is not None:
+                    return Decoded(text, codec, _CONFIDENCE_ISO2022, "legacy-japanese")
+        return Decoded(utf8, "utf-8", 1.0, "utf-8")
+
+    window, complete = _detection_window(data)
+    found = _by_damaged_utf8(data, window, complete)
+    if found is not None:
+        return found
+
+    found, guess = _by_chardet(data, window, complete)
+    if found is not None:
+        return found
+
+    found = _by_japanese_trial(data)
+    if found is not None:
+        return found
+
+    if guess is not None:
+        codec = _least_lossy(window, complete, guess)
+        text, clean = _lossy(data, codec)
+        return Decoded(text, codec, round(_CONFIDENCE_GUIDED_FALLBACK * clean, 3), "fallback")
+    text, _ = _lossy(data, "cp1252")
+    return Decoded(text, "cp1252", _CONFIDENCE_BLIND_FALLBACK, "fallback")
+
+
+def binary_reason(data: bytes) -> str | None:
+    """Why `data` looks like a binary file rather than text (one phrase), or None if it looks like text."""
+    head = bytes(data[:_SNIFF_BYTES])
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if _BZIP2.match(head):
+        return "bzip2-compressed data"
+    if b"\x00" not in head:
+        return None
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
+        return None
+    # No minimum NUL share here: UTF-16 Chinese or Japanese has few NULs, and chardet will
+    # still recognise it; binary data fails the strict UTF-16 decode on stray surrogates.
+    if _utf16_layout(head, min_nul_share=0.0) is not None:
+        return None
+    return f"NUL bytes in the first {_SNIFF_BYTES // 1024} KB and no UTF-16 layout"
+
+
+def looks_binary(data: bytes) -> bool:
+    """Whether `data` looks like a binary file (an image, an archive, a database) rather than text."""
+    return binary_reason(data) is not None
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+
+def _decode_explicit(data: bytes, encoding: str) -> Decoded:
+    codec = _codec_name(encoding)
+    if codec is None:
+        raise SearchkitError(
+            f"unknown encoding {encoding!r}: not a text codec Python knows (e.g. utf-8, cp1252, shift_jis)"
+        )
+    text = _strict(data, codec)
+    if text is not None:
+        return Decoded(_strip_bom(text, codec), codec, 1.0, "explicit")
+    text, clean = _lossy(data, codec)
+    return Decoded(_strip_bom(text, codec), codec, round(clean, 3), "explicit-lossy")
+
+
+def _by_bom(data: bytes) -> Decoded | None:
+    matches = [(bom, codec) for bom, codec in _BOMS if data.startswith(bom)]
+    for bom, codec in matches:
+        text = _strict(data[len(bom) :], codec)
+        if text is not None:
+            return Decoded(text, codec, 1.0, "bom")
+    if matches:
+        # A BOM is deliberate; damage after it does not make another encoding likelier.
+        bom, codec = matches[-1]
+        text, clean = _lossy(data[len(bom) :], codec)
+        return Decoded(text, codec, round(clean, 3), "bom")
+    return None
+
+
+def _by_declaration(data: bytes, utf8: str | None) -> Decoded | None:
+    head = data[:_DECLARED_BYTES]
+    match = _DECLARED_XML.match(head) or _DECLARED_META.search(head)
+    if match is None:
+        return None
+    codec = _codec_name(match.group(1).decode("ascii"))
+    if codec is None:
+        return None
+    if codec.startswith(("utf-16", "utf-32")):
+        # The label was readable as ASCII, so the bytes cannot be UTF-16/32 (browsers agree).
+        codec = "utf-8"
+    if codec != "utf-8" and utf8 is not None and not data.isascii():
+        # Mislabelled UTF-8 pages are common, while legacy text is almost never valid UTF-8 by
+        # chance: valid multi-byte UTF-8 outweighs the label, and the utf-8 step takes it.
+        return None
+    for candidate in _chain(codec):
+        text = _strict(data, candidate)
+        if text is not None:
+            return Decoded(text, candidate, 1.0, "declared")
+    return None
+
+
+def _by_utf16_layout(data: bytes) -> Decoded | None:
+    codec = _utf16_layout(data[:_SNIFF_BYTES], min_nul_share=_UTF16_NUL_SHARE)
+    if codec is None:
+        return None
+    text = _strict(data, codec)
+    if text is None:
+        return None
+    return Decoded(text, codec, _CONFIDENCE_LAYOUT, "utf-16-heuristic")
+
+
+def _by_damaged_utf8(data: bytes, window: bytes, complete: bool) -> Decoded | None:
+    """UTF-8 with a few broken bytes (a bad splice, a truncated copy) stays UTF-8, lossily."""
+    valid, invalid = _utf8_counts(_incremental(window, "utf-8", complete, "replace") or "", window)
+    if valid == 0 or valid < _UTF8_DOMINANCE * invalid:
+        return None
+    text = data.decode("utf-8", "replace")
+    valid, invalid = _utf8_counts(text, data)
+    if valid == 0 or valid < _UTF8_DOMINANCE * invalid:
+        return None
+    return Decoded(text, "utf-8", round(0.5 * valid / (valid + invalid), 3), "fallback")
+
+
+@dataclass(frozen=True)
+class _Guess:
+    chain: tuple[str, ...]
+    confidence: float
+    order: int
+
+
+@dataclass(frozen=True)
+class _Valid:
+    codec: str  # the first codec of the guess's chain that decodes the window strictly
+    guess: _Guess
+    text: str  # the window, decoded
+
+
+def _by_chardet(data: bytes, window: bytes, complete: bool) -> tuple[Decoded | None, _Guess | None]:
+    """chardet's guesses that decode the whole file strictly, best first; also its top guess."""
+    guesses = _chardet_guesses(window)
+    if not guesses:
+        return None, None
+    top = guesses[0]
+    valid: list[_Valid] = []
+    seen: set[str] = set()
+    for guess in guesses:
+        if guess.confidence < _WORTH_CHECKING * top.confidence:
+            continue
+        for codec in guess.chain:
+            if codec in seen:
+                break
+            text = _incremental(window, codec, complete, "strict")
+            if text is not None:
+                seen.add(codec)
+                valid.append(_Valid(codec, guess, text))
+                break
+    if not valid:
+        return None, top
+
+    best = max(v.guess.confidence for v in valid)
+    contenders = [v for v in valid if v.guess.confidence >= _INDISTINGUISHABLE * best]
+    # Short texts leave chardet unsure between code pages of one script family (cp1252 vs
+    # cp1250, cp1251 vs mac-cyrillic): then the code page that yields more letters and fewer
+    # control codes is right, and among equals the more common one.
+    contenders.sort(key=lambda v: (-round(_plausibility(v.text), 2), _prevalence(v.codec), v.guess.order))
+    ranked = contenders + [v for v in valid if v not in contenders]
+    for v in ranked:
+        chain = v.guess.chain
+        for codec in chain[chain.index(v.codec) :]:
+            text = v.text if complete and codec == v.codec else _strict(data, codec)
+            if text is not None:
+                return Decoded(text, codec, round(v.guess.confidence, 3), "chardet"), top
+    return None, top
+
+
+def _by_japanese_trial(data: bytes) -> Decoded | None:
+    """Shift_JIS, EUC-JP, ISO-2022-JP tried strictly; kept only if the text has kana."""
+    found: list[tuple[float, int, str, str]] = []
+    for rank, family in enumerate(_JAPANESE_FAMILIES):
+        for codec in family:
+            text = _strict(data, codec)
+            if text is not None:
+                head = text[:_DETECT_BYTES]
+                # Kana are unique to Japanese: without them a strict decode is a coincidence.
+                if _kana_share(head) >= 0.05:
+                    found.append((round(_plausibility(head), 2), -rank, codec, text))
+                break
+    if not found:
+        return None
+    _, _, codec, text = max(found)
+    return Decoded(text, codec, _CONFIDENCE_JAPANESE_TRIAL, "legacy-japanese")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _codec_name(label: str) -> str | None:
+    """Python's canonical name for an encoding label, or None if it is not a text codec."""
+    name = label.strip().strip("\"'").lower()
+    name = _LABELS.get(name, name)
+    try:
+        codec = codecs.lookup(name).name
+        b"".decode(codec)  # rejects base64, zlib and other bytes-to-bytes codecs
+    except LookupError:
+        return None
+    return codec
+
+
+def _chain(codec: str) -> tuple[str, ...]:
+    return _CHAINS.get(codec, (codec,))
+
+
+def _chardet_guesses(window: bytes) -> list[_Guess]:
+    guesses: list[_Guess] = []
+    seen: set[tuple[str, ...]] = set()
+    results = sorted(chardet.detect_all(window), key=lambda r: -(r.get("confidence") or 0.0))
+    for order, result in enumerate(results):
+        label = result.get("encoding")
+        codec = _codec_name(label) if label else None
+        if codec is None:
+            continue
+        chain = _chain(codec)
+        if chain in seen:
+            continue
+        seen.add(chain)
+        guesses.append(_Guess(chain, float(result.get("confidence") or 0.0), order))
+    return guesses
+
+
+def _detection_window(data: bytes) -> tuple[bytes, bool]:
+    """The bytes to show chardet, and whether they reach the end of the file.
+
+    A long ASCII preamble (headers, markup) tells nothing about the encoding, so a window
+    that cannot hold the whole file starts at the first non-ASCII byte, which is always the
+    first byte of a character.
+    """
+    if len(data) <= _DETECT_BYTES:
+        return data, True
+    first = _HIGH_BYTE.search(data)
+    start = min(first.start() if first else 0, len(data) - _DETECT_BYTES)
+    end = start + _DETECT_BYTES
+    return data[start:end], end >= len(data)
+
+
+def _utf16_layout(head: bytes, *, min_nul_share: float) -> str | None:
+    """"utf-16-le"/"utf-16-be" when `head` has the NUL pattern of BOM-less UTF-16 text."""
+    head = head[: len(head) // 2 * 2]
+    units = len(head) // 2
+    if units < 2:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    nuls, stray = max(even, odd), min(even, odd)
+    # UTF-16 text puts NULs in the high byte of ASCII characters, almost never in the low one.
+    if nuls == 0 or stray * 10 > nuls or nuls < min_nul_share * units:
+        return None
+    codec = "utf-16-le" if odd > even else "utf-16-be"
+    text = _incremental(head, codec, False, "strict")
+    # UTF-32 read as UTF-16 yields NUL characters; binary data yields controls.
+    if text is None or _suspect_count(text) > 0.01 * len(text):
+        return None
+    return codec
+
+
+def _utf8_counts(text: str, raw: bytes) -> tuple[int, int]:
+    """(valid multi-byte sequences, invalid sequences) in `raw`, given its lossy UTF-8 decode."""
+    invalid = text.count("\ufffd")
+    ascii_bytes = len(raw.translate(None, _HIGH_BYTES))
+    return max(0, len(text) - ascii_bytes - invalid), invalid
+
+
+def _least_lossy(window: bytes, complete: bool, guess: _Guess) -> str:
+    """The codec of `guess`'s chain that replaces the fewest characters in the window."""
+    scored = [
+        ((_incremental(window, codec, complete, "replace") or "").count("\ufffd"), i, codec)
+        for i, codec in enumerate(guess.chain)
+    ]
+    return min(scored)[2]
+
+
+def _plausibility(text: str) -> float:
+    """Letters per visible character, minus a heavy penalty for characters real text lacks."""
+    visible = len(text) - len(_NOT_SPACE.sub("", text))
+    if visible == 0:
+        return 0.0
+    letters = len(_NOT_LETTERS.sub("", text))
+    return (letters - 3 * _suspect_count(text)) / visible
+
+
+def _suspect_count(text: str) -> int:
+    return len(_NOT_SUSPECT.sub("", text))
+
+
+def _kana_share(text: str) -> float:
+    letters = len(_NOT_LETTERS.sub("", text))
+    return len(_NOT_KANA.sub("", text)) / letters if letters else 0.0
+
+
+def _prevalence(codec: str) -> int:
+    return _PREVALENCE.index(codec) if codec in _PREVALENCE else len(_PREVALENCE)
+
+
+def _strict(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except UnicodeError:
+        return None
+
+
+def _incremental(data: bytes, codec: str, complete: bool, errors: str) -> str | None:
+    """Decode a window that may end inside a multi-byte character (unless `complete`)."""
+    try:
+        return codecs.getincrementaldecoder(codec)(errors).decode(data, final=complete)
+    except UnicodeError:
+        return None
+
+
+def _lossy(data: bytes, codec: str) -> tuple[str, float]:
+    """The text with replacement characters, and the share of it that decoded cleanly."""
+    text = data.decode(codec, "replace")
+    return text, 1.0 - text.count("\ufffd") / max(1, len(text))
+
+
+def _strip_bom(text: str, codec: str) -> str:
+    # U+FEFF at the start of UTF text is a byte-order mark, never content.
+    return text[1:] if codec.startswith("utf") and text.startswith("\ufeff") else text
+
+
+__all__ = ["binary_reason", "decode", "looks_binary"]
