@@ -61,11 +61,30 @@ IndexOption = typer.Option(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"searchkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    # A callback keeps `searchkit` a group of commands, so `searchkit index PATH` never reads
+    # "index" as a path.
+    pass
+
+
 def stderr_console():  # type: ignore[no-untyped-def]
     """The console for talk (progress, warnings, errors): stderr, coloured only on a tty."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def fail(message: str, hint: str | None = None, code: int = ExitStatus.ERROR) -> "typer.Exit":

@@ -15,7 +15,7 @@ from searchkit.errors import ReadError
 from searchkit.models import Article, Decoded, Source
 from searchkit.readers import ReadWarning, reader_for
 from searchkit.readers import sgml
-from tests.conftest import shared_path
+from conftest import shared_path
 
 
 def _source(text: str, path: str = "reut2-000.sgm") -> Source:

@@ -245,10 +245,11 @@ class _Dialect:
 
 _REUTERS_LISTS = ("TOPICS", "PLACES", "PEOPLE", "ORGS", "EXCHANGES", "COMPANIES")
 # The wire's "Reuter" sign-off: on its own line or after a sentence, sometimes "REUTER..." or with
-# a literal "^M" left by an editor. "told Reuters." is a sentence, not a sign-off, so the plural
-# only counts without a full stop.
+# a literal "^M" left by an editor; in capitals, also straight after a table's last figure.
+# "told Reuters." is a sentence, not a sign-off, so the plural only counts without a full stop.
 _SIGN_OFF = re.compile(
-    r"(?:\A|\n|(?<=[.?!])[ \t])[ \t]*(?:reuter(?:\.{3})?|reuters)[ \t]*(?:\^M)?\s*\Z", re.IGNORECASE
+    r"(?:(?:\A|\n|(?<=[.?!])[ \t])[ \t]*(?i:reuter(?:\.{3})?|reuters)|[ \t]+REUTER(?:\.{3})?)"
+    r"[ \t]*(?:\^M)?\s*\Z"
 )
 _BY = re.compile(r"\A\s*by\s+", re.IGNORECASE)
 _BY_REUTERS = re.compile(r",?\s*reuters?\s*\Z", re.IGNORECASE)

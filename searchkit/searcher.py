@@ -1,0 +1,853 @@
+"""Searching: query text → Whoosh query → ranked, highlighted `Hit`s.
+
+The stages, in order:
+
+1. **Parse** (`QueryBuilder.parse`). A Whoosh `MultifieldParser` over `title` and `body` with the
+   syntax people expect: `"exact phrases"`, `AND`/`OR`/`NOT`, `-word`/`+word`, `field:value` for
+   the fields in `schema.QUERYABLE_FIELDS`, `word*`, `word~` (fuzzy), and date clauses
+   (`date:2025`, `date:2025-03`, `date:[2025-03-01 TO 2025-03-31]`, open ends allowed), read by
+   our own plugin so that `date:2025-3` is understood and `date:2025-13` is an error that points
+   at itself. Dates are UTC, as the `date` field is.
+
+2. **Rank**. Plain words are a *ranked OR* with a coordination bonus: every document holding any
+   query word is found, and BM25F (title boosted at index time, see `schema.TITLE_BOOST`) plus a
+   bonus for each extra distinct query word matched puts documents holding all of them first.
+   `joint headquarters` lists the documents with both words first and still finds those with one;
+   a long natural-language question is not turned into an AND that nothing satisfies (on the TIME
+   collection an AND scores MAP 0.045, a ranked OR about 0.66). The bonus is Whoosh's "SQR"
+   coordination (`Or(scale=COORD_SCALE)`), applied only to the top-level group of words.
+
+3. **Repair**. Whoosh reads `a NOT b` inside an OR group as "a, or anything without b"; we rewrite
+   it to "a and not b". Wildcards, prefixes, fuzzy terms and term ranges are expanded here into
+   at most `MAX_EXPANSIONS` index terms (the most frequent ones), with a note when some were left
+   out, so `a*` on a million articles stays fast and the highlighter sees the expanded words.
+   A bare `*` matches every document without walking the whole vocabulary.
+
+4. **Fall back**. Whoosh's parser is lenient: unbalanced quotes or brackets still parse. When a
+   query's syntax leaves nothing to search (`foo^`, a lone operator) or the parser fails, the
+   query is searched as plain words and `Results.notes` says so. Only a date clause that cannot be
+   a date raises `QuerySyntaxError`, because silently searching `2025 13` as words would mislead.
+
+5. **Filter, sort, page**. `since`/`until` (YYYY, YYYY-MM, YYYY-MM-DD or relative `30d`, `6w`,
+   `12m`, `2y`), `source`, `section` and `lang` become a Whoosh filter; `newest`/`oldest` sort on
+   the `date` column, undated articles last either way. Pages are exact slices of the ranking.
+
+6. **Present**. Each hit becomes our own `Hit` with `Snippet`s from `highlight`; "did you mean"
+   corrects each query word against the index's own vocabulary when a query finds little.
+
+Whoosh types never leave this module (and `highlight`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
+from whoosh.qparser import syntax as wsyntax
+from whoosh.qparser.plugins import TaggingPlugin
+from whoosh.util.times import datetime_to_long, long_to_datetime
+
+from . import highlight
+from .analysis import TOKEN_PATTERN, fold, has_cjk, terms, word_term
+from .errors import ArticleNotFoundError, QuerySyntaxError, SearchkitError
+from .models import Article, Hit, ParsedDate, Results
+from .schema import QUERYABLE_FIELDS, SCHEMA_VERSION
+from .storage import open_whoosh, resolve_index_dir
+
+# Ranking. The coordination bonus of Whoosh's SQR formula: (matched-1)/(n-scale)^2 added per
+# document, n being the number of query terms (title and body count separately). 0.9 is the
+# value Whoosh documents; the TIME benchmark is where to tune it.
+COORD_SCALE = 0.9
+DEFAULT_FIELDS = ("title", "body")
+
+# Expansion caps for wildcard, prefix, fuzzy and range terms.
+MAX_EXPANSIONS = 256
+MAX_EXPANSION_SCAN = 100_000
+MAX_FUZZY_DISTANCE = 2
+
+# "Did you mean" is offered when a query finds fewer than this many articles.
+SUGGEST_BELOW = 3
+
+SORTS = ("relevance", "newest", "oldest")
+PERIODS = ("year", "month", "day")
+SNIPPET_MAXCHARS = highlight.DEFAULT_MAXCHARS
+
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+_DATE_VALUE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?|(\d{4})(\d{2})(\d{2})?")
+_RELATIVE = re.compile(r"(\d{1,5})\s*([dwmy])", re.IGNORECASE)
+
+
+def _calendar_period(text: str) -> tuple[datetime, datetime]:
+    """The first and last instant (naive UTC) of YYYY, YYYY-MM or YYYY-MM-DD; ValueError otherwise."""
+    match = _DATE_VALUE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    groups = match.groups()
+    year_s, month_s, day_s = (groups[0], groups[1], groups[2]) if groups[0] else (groups[3], groups[4], groups[5])
+    year = int(year_s)
+    if year < 1:
+        raise ValueError(f"year {year} does not exist")
+    if month_s is None:
+        return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59, 999999)
+    month = int(month_s)
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} does not exist")
+    next_month = datetime(year + (month == 12), month % 12 + 1, 1) if year < 9999 or month < 12 else datetime.max
+    if day_s is None:
+        return datetime(year, month, 1), next_month - timedelta(microseconds=1)
+    day = int(day_s)
+    try:
+        start = datetime(year, month, day)
+    except ValueError:
+        raise ValueError(f"{year:04d}-{month:02d} has no day {day}") from None
+    return start, start + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def _relative_point(text: str, now: datetime) -> datetime | None:
+    match = _RELATIVE.fullmatch(text.strip())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if unit == "d":
+        return now - timedelta(days=amount)
+    if unit == "w":
+        return now - timedelta(weeks=amount)
+    months = amount * (12 if unit == "y" else 1)
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    if year < 1:
+        raise ValueError(f"{text!r} reaches back before the year 1")
+    month += 1
+    day = min(now.day, _days_in_month(year, month))
+    return now.replace(year=year, month=month, day=day)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + (month == 12), month % 12 + 1, 1) if year < 9999 or month < 12 else date(9999, 12, 31)
+    return (following - date(year, month, 1)).days if following.month != month else 31
+
+
+def _utc_naive(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def date_bound(value: str | date | datetime | None, *, end: bool, now: datetime | None = None) -> datetime | None:
+    """A `since` (end=False) or `until` (end=True) value as a naive UTC instant.
+
+    Calendar values cover their whole period: `until="2025-03"` runs to the last instant of March.
+    Relative values (`30d`, `6w`, `12m`, `2y`) count back from now. Raises ValueError when unreadable.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return _utc_naive(value)
+    if isinstance(value, date):
+        start = datetime(value.year, value.month, value.day)
+        return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    point = _relative_point(value, now)
+    if point is not None:
+        return point
+    first, last = _calendar_period(value)
+    return last if end else first
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+
+class _DateNode(wsyntax.SyntaxNode):  # type: ignore[misc]
+    """A `date:` clause; becomes a DateRange over the UTC `date` field."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def r(self) -> str:
+        return f"DateNode {self.value!r}"
+
+    def query(self, parser: Any) -> Any:
+        clause = "date:" + self.value
+        value = self.value.strip()
+        try:
+            if value.startswith(("[", "{")):
+                if not value.endswith(("]", "}")):
+                    raise ValueError("the range has no closing bracket")
+                inner = value[1:-1].strip()
+                parts = re.split(r"\s+TO\s+|^TO\s+|\s+TO$|^TO$", inner, maxsplit=1)
+                if len(parts) != 2:
+                    raise ValueError("write a range as [START TO END]")
+                low, high = parts[0].strip(), parts[1].strip()
+                start = _calendar_period(low)[0] if low else None
+                stop = _calendar_period(high)[1] if high else None
+                if start is None and stop is None:
+                    return wq.Every("date")
+                if start is not None and stop is not None and start > stop:
+                    raise ValueError("the range ends before it starts")
+                return wq.DateRange("date", start, stop)
+            if not value:
+                raise ValueError("it has no value")
+            start, stop = _calendar_period(value)
+            return wq.DateRange("date", start, stop)
+        except ValueError as error:
+            exc = QuerySyntaxError(
+                f"cannot read the date clause `{clause}` (at character {self.startchar + 1}): {error}; "
+                "write date:2025, date:2025-03, date:2025-03-30 or date:[2025-03-01 TO 2025-03-31]"
+            )
+            exc.position = self.startchar  # type: ignore[attr-defined]
+            exc.length = self.endchar - self.startchar  # type: ignore[attr-defined]
+            raise exc from None
+
+
+class _DatePlugin(TaggingPlugin):  # type: ignore[misc]
+    # Before the field-name tagger, so `date:` is ours; quoted text is tagged earlier still.
+    priority = -10
+    expr = r"(?<![\w.])date:(?P<value>\[[^\]]*\]?|\{[^}]*\}?|[^\s()\[\]{}]*)"
+    nodetype = _DateNode
+
+
+def _field_pattern() -> str:
+    names = "|".join(re.escape(n) for n in QUERYABLE_FIELDS if n != "date")
+    return rf"(?<![\w.])(?P<text>{names}):(?=\S)"
+
+
+def _plain_words(text: str) -> str:
+    """The query as plain words: syntax characters and operators dropped."""
+    words = [m.group() for m in TOKEN_PATTERN.finditer(text)]
+    return " ".join(w.lower() if w in _OPERATORS else w for w in words)
+
+
+@dataclass
+class ParsedQuery:
+    """A Whoosh query ready to run, and what was done to the text on the way."""
+
+    q: Any
+    notes: list[str] = field(default_factory=list)
+    plain: bool = False  # searched as plain words after the syntax failed
+
+
+class QueryBuilder:
+    """Query text → Whoosh query for one index (see the module docstring, stages 1, 3 and 4)."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self.parser = self._make_parser(schema, syntax=True)
+        self.plain_parser = self._make_parser(schema, syntax=False)
+
+    @staticmethod
+    def _make_parser(schema: Any, *, syntax: bool) -> Any:
+        parser = MultifieldParser(list(DEFAULT_FIELDS), schema, group=OrGroup.factory(COORD_SCALE))
+        parser.remove_plugin_class(FieldsPlugin)
+        if syntax:
+            # Only our queryable fields may be named; `provenance:x` or `http://…` stay plain text.
+            parser.add_plugin(FieldsPlugin(expr=_field_pattern()))
+            parser.add_plugin(_DatePlugin())
+            parser.add_plugin(FuzzyTermPlugin())
+            # `-word` excludes and `+word` requires, but only at the start of a word: Indo-Pacific
+            # and Japan-U.S. stay words.
+            parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[^\s+])", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
+        return parser
+
+    def parse(self, text: str, reader: Any) -> ParsedQuery:
+        if not text.strip():
+            raise QuerySyntaxError("the query is empty; give at least one word, or * for every article")
+        parsed = ParsedQuery(wq.NullQuery)
+        try:
+            q = self.parser.parse(text)
+        except QuerySyntaxError:
+            raise
+        except Exception as error:  # Whoosh's parser has many ways to fail on odd input
+            parsed.notes.append(
+                f"the query did not parse ({error.__class__.__name__}); searched as plain words"
+            )
+            q = None
+        if q is not None:
+            q = self._repair(q, reader, parsed.notes)
+        if q is None or _is_null(q):
+            plain = _plain_words(text)
+            fallback = self._repair(self.plain_parser.parse(plain), reader, parsed.notes) if plain else wq.NullQuery
+            if not _is_null(fallback) and q is not None:
+                parsed.notes.append("the query's syntax left nothing to search; searched as plain words")
+            q = fallback
+            parsed.plain = True
+        parsed.q = q
+        return parsed
+
+    def _repair(self, q: Any, reader: Any, notes: list[str]) -> Any:
+        q = self._rewrite(q, reader, notes)
+        return q.normalize()
+
+    def _rewrite(self, q: Any, reader: Any, notes: list[str]) -> Any:
+        if isinstance(q, wq.Every):
+            return wq.Every() if q.fieldname in (None, *DEFAULT_FIELDS) else q
+        if isinstance(q, wq.FuzzyTerm) and q.maxdist > MAX_FUZZY_DISTANCE:
+            notes.append(f"fuzzy distance of {q.text}~{q.maxdist} lowered to {MAX_FUZZY_DISTANCE}")
+            q = wq.FuzzyTerm(q.fieldname, q.text, boost=q.boost, maxdist=MAX_FUZZY_DISTANCE, prefixlength=q.prefixlength)
+        if isinstance(q, wq.MultiTerm):
+            return self._expand(q, reader, notes)
+        if isinstance(q, wq.Or) and any(isinstance(s, wq.Not) for s in q.subqueries):
+            # Whoosh would match "a OR (not b)", i.e. nearly everything; people mean "a AND NOT b".
+            positive = [self._rewrite(s, reader, notes) for s in q.subqueries if not isinstance(s, wq.Not)]
+            negative = [self._rewrite(s.query, reader, notes) for s in q.subqueries if isinstance(s, wq.Not)]
+            base = wq.Or(positive, boost=q.boost, scale=q.scale) if positive else wq.Every()
+            return wq.AndNot(base, wq.Or(negative))
+        if q.is_leaf():
+            return q
+        return q.apply(lambda child: self._rewrite(child, reader, notes))
+
+    def _expand(self, q: Any, reader: Any, notes: list[str]) -> Any:
+        """A wildcard/prefix/fuzzy/range term as an OR of its most frequent index terms."""
+        fieldname = q.field()
+        if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
+            return wq.NullQuery
+        found: list[tuple[int, bytes]] = []
+        scanned = 0
+        truncated = False
+        for btext in q._btexts(reader):
+            scanned += 1
+            if scanned > MAX_EXPANSION_SCAN:
+                truncated = True
+                break
+            found.append((reader.doc_frequency(fieldname, btext), btext))
+        if len(found) > MAX_EXPANSIONS:
+            truncated = True
+            found.sort(key=lambda item: -item[0])
+            found = found[:MAX_EXPANSIONS]
+        if truncated and fieldname == "body":
+            # MultifieldParser makes one per field; say it once, for the body.
+            notes.append(
+                f"{_describe(q)} matches too many words; searched the {len(found)} most common"
+            )
+        fieldobj = reader.schema[fieldname]
+        expanded = [wq.Term(fieldname, fieldobj.from_bytes(b), boost=q.boost) for _, b in found]
+        if not expanded:
+            return wq.NullQuery
+        return expanded[0] if len(expanded) == 1 else wq.Or(expanded)
+
+    def field_query(self, fieldname: str, value: str) -> Any:
+        """An exact-words filter on one analysed field (`--source`, `--section`)."""
+        words = terms(value)
+        if not words:
+            raise QuerySyntaxError(f"--{fieldname} {value!r} has no searchable words")
+        if len(words) == 1:
+            return wq.Term(fieldname, words[0])
+        return wq.Phrase(fieldname, words)
+
+
+def _describe(q: Any) -> str:
+    if isinstance(q, wq.FuzzyTerm):
+        return f"{q.text}~"
+    if isinstance(q, wq.Prefix):
+        return f"{q.text}*"
+    if isinstance(q, (wq.Wildcard, wq.Regex)):
+        return str(q.text)
+    return "a range"
+
+
+def _is_null(q: Any) -> bool:
+    return q is wq.NullQuery or isinstance(q, type(wq.NullQuery))
+
+
+# --- results ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds (`searchkit stats`)."""
+
+    index_dir: str
+    documents: int
+    earliest: str | None  # ISO 8601, UTC
+    latest: str | None
+    undated: int
+    sources: dict[str, int]
+    sections: dict[str, int]
+    languages: dict[str, int]
+    encodings: dict[str, int]
+    size_bytes: int
+    schema_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index_dir": self.index_dir,
+            "documents": self.documents,
+            "earliest": self.earliest,
+            "latest": self.latest,
+            "undated": self.undated,
+            "sources": dict(self.sources),
+            "sections": dict(self.sections),
+            "languages": dict(self.languages),
+            "encodings": dict(self.encodings),
+            "size_bytes": self.size_bytes,
+            "schema_version": self.schema_version,
+        }
+
+
+def _counts(counter: Counter[str]) -> dict[str, int]:
+    """Most common first, then by name; the empty value shown as "(none)"."""
+    return {(k or "(none)"): v for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def _iso_utc(raw: int) -> str:
+    return long_to_datetime(raw).replace(tzinfo=timezone.utc).isoformat()
+
+
+class SearchIndex:
+    """An open index, ready for many queries: one Whoosh searcher, refreshed when the index changes.
+
+    Use it in a `with` block (or call `close()`), so the searcher's files are released.
+    """
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._ix = open_whoosh(self.index_dir)
+        self._searcher: Any = self._ix.searcher()
+        self._builder = QueryBuilder(self._ix.schema)
+        self._highlighter = highlight.Highlighter(SNIPPET_MAXCHARS)
+
+    # lifecycle
+    def __enter__(self) -> "SearchIndex":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def _s(self) -> Any:
+        if self._searcher is None:
+            raise SearchkitError(f"the index in {self.index_dir} is closed")
+        # A searcher sees the index as it was when opened; an indexer may have committed since.
+        self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def __repr__(self) -> str:
+        return f"SearchIndex({str(self.index_dir)!r})"
+
+    # searching
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        page: int = 1,
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
+        source: str | None = None,
+        section: str | None = None,
+        lang: str | None = None,
+        sort: str = "relevance",
+        fragments: int = 3,
+        suggest: bool = True,
+    ) -> Results:
+        """One page of ranked hits for `query` (see the module docstring for the syntax).
+
+        Raises QuerySyntaxError for a date clause or filter that cannot be read, and ValueError
+        for a bad `limit`, `page`, `sort` or `fragments`.
+        """
+        started = time.perf_counter()
+        _check_paging(limit, page)
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if fragments < 0:
+            raise ValueError("fragments must be 0 or more")
+        searcher = self._s()
+        parsed = self._builder.parse(query, searcher.reader())
+        filter_q = self._filter(since=since, until=until, source=source, section=section, lang=lang)
+        if _is_null(parsed.q):
+            total, page_hits = 0, []
+        else:
+            total, page_hits = self._run(searcher, parsed.q, filter_q, limit, page, sort)
+        hits = tuple(
+            self._hit(fields, score, rank, parsed.q, fragments)
+            for rank, (fields, score) in enumerate(page_hits, start=(page - 1) * limit + 1)
+        )
+        suggestion = None
+        if suggest and total < SUGGEST_BELOW:
+            suggestion = self._suggestion(query, total, filter_q)
+        return Results(
+            query=query,
+            total=total,
+            page=page,
+            hits=hits,
+            suggestion=suggestion,
+            elapsed=time.perf_counter() - started,
+            notes=tuple(dict.fromkeys(parsed.notes)),
+        )
+
+    def _run(self, searcher: Any, q: Any, filter_q: Any, limit: int, page: int, sort: str) -> tuple[int, list[tuple[dict[str, Any], float]]]:
+        kwargs: dict[str, Any] = {"limit": page * limit, "filter": filter_q}
+        if sort == "newest":
+            kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
+        elif sort == "oldest":
+            # Undated articles hold 0 in the column; push them after the dated ones.
+            kwargs["sortedby"] = sorting.TranslateFacet(_undated_last, sorting.FieldFacet("date"))
+        results = searcher.search(q, **kwargs)
+        total = len(results)
+        start = (page - 1) * limit
+        window = [(hit.fields(), float(hit.score or 0.0)) for hit in results[start : start + limit]] if start < total else []
+        return total, window
+
+    def _filter(self, *, since: Any, until: Any, source: str | None, section: str | None, lang: str | None) -> Any:
+        parts: list[Any] = []
+        try:
+            start = date_bound(since, end=False)
+            stop = date_bound(until, end=True)
+        except ValueError as error:
+            raise QuerySyntaxError(f"cannot read the date filter: {error}; use YYYY, YYYY-MM, YYYY-MM-DD or 30d, 6w, 12m, 2y") from None
+        if start is not None and stop is not None and start > stop:
+            raise QuerySyntaxError("--since is later than --until: nothing can match")
+        if start is not None or stop is not None:
+            parts.append(wq.DateRange("date", start, stop))
+        if source:
+            parts.append(self._builder.field_query("source", source))
+        if section:
+            parts.append(self._builder.field_query("section", section))
+        if lang:
+            codes = {lang, lang.lower()}
+            parts.append(wq.Or([wq.Term("lang", c) for c in sorted(codes)]))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+    def _hit(self, fields: dict[str, Any], score: float, rank: int, q: Any, fragments: int) -> Hit:
+        title = str(fields.get("title") or "")
+        body = str(fields.get("body") or "")
+        return Hit(
+            id=str(fields.get("id", "")),
+            rank=rank,
+            score=score,
+            title=title,
+            date=fields.get("date_iso"),
+            source=str(fields.get("source") or ""),
+            section=str(fields.get("section") or ""),
+            url=str(fields.get("url") or ""),
+            path=str(fields.get("path") or ""),
+            snippets=self._highlighter.snippets(body, highlight.match_spec(q, "body"), fragments),
+            title_highlights=highlight.highlight_spans(title, highlight.match_spec(q, "title")),
+        )
+
+    # articles
+    def get(self, id: str) -> Article:
+        """The whole article with this id; ArticleNotFoundError when the index has none."""
+        searcher = self._s()
+        docnum = searcher.document_number(id=id)
+        if docnum is None:
+            raise ArticleNotFoundError(f"no article with id {id!r} in {self.index_dir}")
+        return _article(searcher.stored_fields(docnum))
+
+    def highlight(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
+        """Spans of `text` that `query` matches in article bodies (`show --highlight`)."""
+        parsed = self._builder.parse(query, self._s().reader())
+        return highlight.highlight_spans(text, highlight.match_spec(parsed.q, "body"))
+
+    def title_highlight(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
+        parsed = self._builder.parse(query, self._s().reader())
+        return highlight.highlight_spans(text, highlight.match_spec(parsed.q, "title"))
+
+    def similar(self, id: str, *, limit: int = 10, page: int = 1, fragments: int = 3, numterms: int = 15) -> Results:
+        """Articles like the one with this id: its key terms (Whoosh's more-like-this), ranked."""
+        started = time.perf_counter()
+        _check_paging(limit, page)
+        searcher = self._s()
+        docnum = searcher.document_number(id=id)
+        if docnum is None:
+            raise ArticleNotFoundError(f"no article with id {id!r} in {self.index_dir}")
+        fields = searcher.stored_fields(docnum)
+        text = f"{fields.get('title') or ''}\n{fields.get('body') or ''}"
+        key_terms = searcher.key_terms_from_text("body", text, numterms=numterms, normalize=True)
+        if not key_terms:
+            return Results(query=f"similar:{id}", total=0, page=page, hits=(), elapsed=time.perf_counter() - started)
+        q = wq.Or([wq.Term("body", t, boost=max(w, 0.01)) for t, w in key_terms])
+        results = searcher.search(q, limit=page * limit, mask={docnum})
+        total = len(results)
+        start = (page - 1) * limit
+        window = results[start : start + limit] if start < total else []
+        hits = tuple(
+            self._hit(hit.fields(), float(hit.score or 0.0), rank, q, fragments)
+            for rank, hit in enumerate(window, start=start + 1)
+        )
+        return Results(query=f"similar:{id}", total=total, page=page, hits=hits, elapsed=time.perf_counter() - started)
+
+    # aggregates
+    def timeline(
+        self,
+        query: str,
+        *,
+        by: str = "month",
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
+        source: str | None = None,
+        section: str | None = None,
+        lang: str | None = None,
+    ) -> list[tuple[str, int]]:
+        """How many matching dated articles fall in each year, month or day (UTC), oldest first.
+
+        Periods between the first and last with no articles are listed with 0, so the series can
+        be drawn as is; undated articles are not counted.
+        """
+        if by not in PERIODS:
+            raise ValueError(f"by must be one of {', '.join(PERIODS)}, not {by!r}")
+        searcher = self._s()
+        parsed = self._builder.parse(query, searcher.reader())
+        filter_q = self._filter(since=since, until=until, source=source, section=section, lang=lang)
+        if _is_null(parsed.q):
+            return []
+        results = searcher.search(parsed.q, limit=None, scored=False, filter=filter_q)
+        column = searcher.reader().column_reader("date", translate=False)
+        counts: Counter[str] = Counter()
+        width = {"year": 4, "month": 7, "day": 10}[by]
+        for docnum in results.docs():
+            raw = column[docnum]
+            if raw:
+                counts[long_to_datetime(raw).isoformat()[:width]] += 1
+        return _fill_periods(counts, by)
+
+    def stats(self) -> IndexStats:
+        """Documents, date span and counts by source, section, language and encoding.
+
+        Reads every stored document once, so it takes a while on a very large index.
+        """
+        searcher = self._s()
+        reader = searcher.reader()
+        column = reader.column_reader("date", translate=False)
+        earliest = latest = 0
+        undated = 0
+        sources: Counter[str] = Counter()
+        sections: Counter[str] = Counter()
+        languages: Counter[str] = Counter()
+        encodings: Counter[str] = Counter()
+        documents = 0
+        for docnum, fields in reader.iter_docs():
+            documents += 1
+            raw = column[docnum]
+            if raw:
+                earliest = raw if not earliest else min(earliest, raw)
+                latest = max(latest, raw)
+            else:
+                undated += 1
+            sources[str(fields.get("source") or "")] += 1
+            sections[str(fields.get("section") or "")] += 1
+            languages[str(fields.get("lang") or "")] += 1
+            provenance = fields.get("provenance") or ()
+            encodings[str(provenance[2]) if len(provenance) > 2 else ""] += 1
+        size = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
+        return IndexStats(
+            index_dir=str(self.index_dir),
+            documents=documents,
+            earliest=_iso_utc(earliest) if earliest else None,
+            latest=_iso_utc(latest) if latest else None,
+            undated=undated,
+            sources=_counts(sources),
+            sections=_counts(sections),
+            languages=_counts(languages),
+            encodings=_counts(encodings),
+            size_bytes=size,
+            schema_version=SCHEMA_VERSION,
+        )
+
+    # "did you mean"
+    def suggest(self, query: str) -> str | None:
+        """The query with misspelt words replaced by the index's commonest near spellings, or None."""
+        reader = self._s().reader()
+        return _corrected(query, reader)
+
+    def _suggestion(self, query: str, total: int, filter_q: Any) -> str | None:
+        searcher = self._s()
+        corrected = _corrected(query, searcher.reader())
+        if corrected is None:
+            return None
+        try:
+            parsed = self._builder.parse(corrected, searcher.reader())
+        except QuerySyntaxError:
+            return None
+        if _is_null(parsed.q):
+            return None
+        better = len(searcher.search(parsed.q, limit=1, filter=filter_q))
+        return corrected if better > total else None
+
+
+def _check_paging(limit: int, page: int) -> None:
+    if limit < 1:
+        raise ValueError("limit must be 1 or more")
+    if page < 1:
+        raise ValueError("page must be 1 or more")
+
+
+def _undated_last(raw: Any) -> Any:
+    return raw if raw else 2**63
+
+
+def _fill_periods(counts: Counter[str], by: str) -> list[tuple[str, int]]:
+    if not counts:
+        return []
+    keys = sorted(counts)
+    periods = list(_period_range(keys[0], keys[-1], by))
+    if len(periods) > 20_000:  # decades of days: list only what occurs
+        return [(k, counts[k]) for k in keys]
+    return [(p, counts.get(p, 0)) for p in periods]
+
+
+def _period_range(first: str, last: str, by: str) -> Iterator[str]:
+    if by == "year":
+        for year in range(int(first), int(last) + 1):
+            yield f"{year:04d}"
+    elif by == "month":
+        y, m = int(first[:4]), int(first[5:7])
+        while f"{y:04d}-{m:02d}" <= last:
+            yield f"{y:04d}-{m:02d}"
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    else:
+        day = date.fromisoformat(first)
+        end = date.fromisoformat(last)
+        while day <= end:
+            yield day.isoformat()
+            if day == date.max:
+                break
+            day += timedelta(days=1)
+
+
+def _article(fields: dict[str, Any]) -> Article:
+    """An Article rebuilt from stored fields (the inverse of `schema.to_document`)."""
+    parsed_date = None
+    if fields.get("date_iso"):
+        info = fields.get("date_info") or ("second", "", False)
+        try:
+            parsed_date = ParsedDate(datetime.fromisoformat(fields["date_iso"]), info[0], info[1], bool(info[2]))
+        except (ValueError, TypeError, IndexError):
+            parsed_date = None
+    provenance = tuple(fields.get("provenance") or ("", "", "", "", 1.0))
+    fmt, record_key, encoding, method, confidence = (provenance + ("", "", "", "", 1.0))[:5]
+    article_id = str(fields.get("id", ""))
+    suffix = f"#{record_key}" if record_key else ""
+    rel_path = article_id[: -len(suffix)] if suffix and article_id.endswith(suffix) else article_id
+    keywords = tuple(k for k in str(fields.get("keywords") or "").split(",") if k)
+    return Article(
+        id=article_id,
+        title=str(fields.get("title") or ""),
+        body=str(fields.get("body") or ""),
+        date=parsed_date,
+        section=str(fields.get("section") or ""),
+        byline=str(fields.get("byline") or ""),
+        dateline=str(fields.get("dateline") or ""),
+        source=str(fields.get("source") or ""),
+        url=str(fields.get("url") or ""),
+        language=str(fields.get("lang") or ""),
+        keywords=keywords,
+        path=rel_path,
+        record_key=str(record_key or ""),
+        format=str(fmt or ""),
+        encoding=str(encoding or ""),
+        encoding_method=str(method or ""),
+        encoding_confidence=float(confidence if confidence is not None else 1.0),
+    )
+
+
+# --- did you mean -------------------------------------------------------------------------------------
+
+# Words a correction may touch: letters only (no digits, no CJK), not a field name, not followed by
+# wildcard or fuzzy syntax, not an operator.
+_CORRECTABLE = re.compile(r"(?<![\w:*?~])(?P<word>[^\W\d_]{3,})(?![\w:*?~])")
+_SUFFIXES = ("", "e", "s", "es", "ed", "ing", "ly", "er", "y", "ies", "ion", "ions")
+
+
+def _doc_frequency(reader: Any, term: str) -> int:
+    return sum(reader.doc_frequency(f, term) for f in DEFAULT_FIELDS)
+
+
+def _corrected(query: str, reader: Any) -> str | None:
+    pieces: list[str] = []
+    last = 0
+    changed = False
+    for match in _CORRECTABLE.finditer(query):
+        word = match.group("word")
+        if word in _OPERATORS or has_cjk(word):
+            continue
+        replacement = _correct_word(word, reader)
+        if replacement is None:
+            continue
+        pieces.append(query[last : match.start()])
+        pieces.append(replacement)
+        last = match.end()
+        changed = True
+    if not changed:
+        return None
+    pieces.append(query[last:])
+    return "".join(pieces)
+
+
+def _correct_word(word: str, reader: Any) -> str | None:
+    term = word_term(word)
+    if term is None or _doc_frequency(reader, term) > 0:
+        return None
+    best: tuple[int, str] | None = None
+    for distance in (1, 2):
+        if distance == 2 and len(term) < 5:
+            break
+        candidates = {c for c in reader.terms_within("body", term, distance, prefix=1) if c != term}
+        for candidate in candidates:
+            df = _doc_frequency(reader, candidate)
+            if df and (best is None or (df, candidate) > (best[0], best[1])):
+                best = (df, candidate)
+        if best:
+            break
+    if best is None:
+        return None
+    surface = _surface_form(word, term, best[1])
+    return _match_case(word, surface) if surface else None
+
+
+def _surface_form(word: str, term: str, candidate: str) -> str | None:
+    """A readable word whose stem is `candidate`, built from how `word` relates to its stem."""
+    folded = fold(word)
+    common = 0
+    while common < min(len(folded), len(term)) and folded[common] == term[common]:
+        common += 1
+    tail = folded[common:]  # what the user typed beyond the stem ("ers" of "hedquarters")
+    stem_rest = term[common:]
+    bases = [candidate[: len(candidate) - len(stem_rest)] if stem_rest and candidate.endswith(stem_rest) else candidate]
+    if bases[0] != candidate:
+        bases.append(candidate)
+    for base in bases:
+        for form in [base + tail, *(base + s for s in _SUFFIXES)]:
+            if form and word_term(form) == candidate:
+                return form
+    return None
+
+
+def _match_case(original: str, word: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return word.upper()
+    if original[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+# --- entry point ---------------------------------------------------------------------------------------
+
+
+def open_index(index_dir: str | Path | None = None) -> SearchIndex:
+    """Open a searchkit index for searching: `index_dir`, else `$SEARCHKIT_INDEX`, else `./index`.
+
+    Raises IndexNotFoundError, IndexVersionError or IndexCorruptError when it cannot be used.
+
+        with open_index("index") as ix:
+            for hit in ix.search("joint headquarters", limit=5).hits:
+                print(hit.rank, hit.title)
+    """
+    return SearchIndex(resolve_index_dir(index_dir))
+
+
+__all__ = ["IndexStats", "SearchIndex", "date_bound", "open_index"]
