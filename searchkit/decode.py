@@ -52,6 +52,10 @@ _INDISTINGUISHABLE = 0.9
 # Damaged UTF-8: valid multi-byte sequences must outnumber invalid bytes by this much.
 # Legacy 8-bit text almost never forms valid UTF-8 sequences by chance.
 _UTF8_DOMINANCE = 4
+# chardet's own threshold: below it, its guesses are ordered by little more than noise.
+_CONFIDENT = 0.2
+# Hiragana and katakana per letter needed before a Japanese decode is believed.
+_KANA_SHARE = 0.05
 # Share of NUL bytes on one parity of the sample needed to call BOM-less data UTF-16.
 _UTF16_NUL_SHARE = 0.1
 
@@ -60,6 +64,9 @@ _CONFIDENCE_ISO2022 = 0.95
 _CONFIDENCE_JAPANESE_TRIAL = 0.5
 _CONFIDENCE_GUIDED_FALLBACK = 0.3
 _CONFIDENCE_BLIND_FALLBACK = 0.1
+# The last resort, and the competitor a doubtful guess must beat: the most common legacy
+# encoding, which maps all but five bytes.
+_FALLBACK_CODEC = "cp1252"
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     # UTF-32 LE first: its BOM starts with the UTF-16 LE BOM.
@@ -113,12 +120,6 @@ _CHAINS: dict[str, tuple[str, ...]] = {
     "cp950": ("big5", "cp950", "big5hkscs"),
 }
 
-_JAPANESE_FAMILIES: tuple[tuple[str, ...], ...] = (
-    _CHAINS["shift_jis"],
-    _CHAINS["euc_jp"],
-    _CHAINS["iso2022_jp"],
-)
-
 # Tie-break between guesses that chardet and the letter ratio cannot separate: roughly the
 # order of each encoding's share of the web (W3Techs), Windows code pages before ISO ones.
 _PREVALENCE: tuple[str, ...] = (
@@ -160,6 +161,31 @@ _NOT_SPACE = re.compile(r"\S+")
 _SUSPECT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ufffd\uff61-\uff9f]")
 _NOT_SUSPECT = re.compile("[^\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ufffd\uff61-\uff9f]+")
 _NOT_KANA = re.compile("[^\u3041-\u309f\u30a0-\u30ff]+")
+# No real text means C1 control codes; an ISO code page read in place of a Windows one makes them.
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _alphabet_switch() -> re.Pattern[str]:
+    # Adjacent letters from two of the alphabets single-byte code pages are confused between.
+    alphabets = {
+        "latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f",
+        "greek": "\u0370-\u03ff\u1f00-\u1fff",
+        "cyrillic": "\u0400-\u052f",
+        "hebrew": "\u05d0-\u05ea",
+        "arabic": "\u0620-\u064a\u066e-\u06d3",
+        "thai": "\u0e01-\u0e30",
+    }
+    pairs = [
+        f"[{ranges}][{''.join(other for name_, other in alphabets.items() if name_ != name)}]"
+        for name, ranges in alphabets.items()
+    ]
+    return re.compile("|".join(pairs))
+
+
+_ALPHABET_SWITCH = _alphabet_switch()
+# Lower case then upper case within a word, in Latin-1, Greek and Cyrillic letters.
+_CASE_FLIP = re.compile("[a-z\u00df-\u00f6\u00f8-\u00ff][A-Z\u00c0-\u00d6\u00d8-\u00de]"
+                        "|[\u03ac-\u03ce][\u0386-\u03ab]|[\u0430-\u045f][\u0400-\u042f]")
 
 
 def decode(data: bytes, *, encoding: str | None = None) -> Decoded:
@@ -196,25 +222,11 @@ def decode(data: bytes, *, encoding: str | None = None) -> Decoded:
                     return Decoded(text, codec, _CONFIDENCE_ISO2022, "legacy-japanese")
         return Decoded(utf8, "utf-8", 1.0, "utf-8")
 
-    window, complete = _detection_window(data)
-    found = _by_damaged_utf8(data, window, complete)
+    window = _Window.of(data)
+    found = _by_damaged_utf8(data, window)
     if found is not None:
         return found
-
-    found, guess = _by_chardet(data, window, complete)
-    if found is not None:
-        return found
-
-    found = _by_japanese_trial(data)
-    if found is not None:
-        return found
-
-    if guess is not None:
-        codec = _least_lossy(window, complete, guess)
-        text, clean = _lossy(data, codec)
-        return Decoded(text, codec, round(_CONFIDENCE_GUIDED_FALLBACK * clean, 3), "fallback")
-    text, _ = _lossy(data, "cp1252")
-    return Decoded(text, "cp1252", _CONFIDENCE_BLIND_FALLBACK, "fallback")
+    return _by_detection(data, window)
 
 
 def binary_reason(data: bytes) -> str | None:
@@ -303,9 +315,9 @@ def _by_utf16_layout(data: bytes) -> Decoded | None:
     return Decoded(text, codec, _CONFIDENCE_LAYOUT, "utf-16-heuristic")
 
 
-def _by_damaged_utf8(data: bytes, window: bytes, complete: bool) -> Decoded | None:
+def _by_damaged_utf8(data: bytes, window: _Window) -> Decoded | None:
     """UTF-8 with a few broken bytes (a bad splice, a truncated copy) stays UTF-8, lossily."""
-    valid, invalid = _utf8_counts(_incremental(window, "utf-8", complete, "replace") or "", window)
+    valid, invalid = _utf8_counts(window.decode("utf-8", "replace") or "", window.data)
     if valid == 0 or valid < _UTF8_DOMINANCE * invalid:
         return None
     text = data.decode("utf-8", "replace")
@@ -315,74 +327,163 @@ def _by_damaged_utf8(data: bytes, window: bytes, complete: bool) -> Decoded | No
     return Decoded(text, "utf-8", round(0.5 * valid / (valid + invalid), 3), "fallback")
 
 
-@dataclass(frozen=True)
-class _Guess:
-    chain: tuple[str, ...]
-    confidence: float
-    order: int
+def _by_detection(data: bytes, window: _Window) -> Decoded:
+    """chardet's guesses, then the Japanese legacy encodings, then a lossy decode."""
+    guesses = _chardet_guesses(window.data)
+    top = guesses[0].confidence if guesses else 0.0
+    strong = [g for g in guesses if g.confidence >= _WORTH_CHECKING * top]
+    if top >= _CONFIDENT:
+        readings = _readings(strong, window)
+        plausible = [r for r in readings if not r.implausible]
+        ranked: list[_Reading] = []
+        if plausible:
+            best = max(r.guess.confidence for r in plausible)
+            # Guesses chardet cannot tell apart (cp1253 vs iso8859-7, cp1251 vs mac-cyrillic on
+            # a short text): the reading with more letters and fewer control codes is right,
+            # and among equals the more common encoding.
+            near = sorted((r for r in plausible if r.guess.confidence >= _INDISTINGUISHABLE * best), key=_rank)
+            ranked = near + [r for r in plausible if r not in near]
+        elif any(r.mixed for r in readings):
+            # Every strong guess puts letters of two alphabets in one word: chardet has the
+            # alphabet wrong (short texts), so its weaker guesses get a hearing, as when unsure.
+            ranked = _competing(_readings([g for g in guesses if g not in strong], window), window, strong)
+        found = _first_whole(data, window, ranked) or _by_japanese_trial(data)
+    else:
+        # chardet is unsure (too few non-ASCII bytes to judge): its order is close to noise,
+        # so every reading competes on looking like text, the Japanese encodings included.
+        found = _first_whole(data, window, _competing(_readings(guesses + _JAPANESE_GUESSES, window), window, strong))
+    if found is not None:
+        return found
 
-
-@dataclass(frozen=True)
-class _Valid:
-    codec: str  # the first codec of the guess's chain that decodes the window strictly
-    guess: _Guess
-    text: str  # the window, decoded
-
-
-def _by_chardet(data: bytes, window: bytes, complete: bool) -> tuple[Decoded | None, _Guess | None]:
-    """chardet's guesses that decode the whole file strictly, best first; also its top guess."""
-    guesses = _chardet_guesses(window)
-    if not guesses:
-        return None, None
-    top = guesses[0]
-    valid: list[_Valid] = []
-    seen: set[str] = set()
-    for guess in guesses:
-        if guess.confidence < _WORTH_CHECKING * top.confidence:
-            continue
-        for codec in guess.chain:
-            if codec in seen:
-                break
-            text = _incremental(window, codec, complete, "strict")
-            if text is not None:
-                seen.add(codec)
-                valid.append(_Valid(codec, guess, text))
-                break
-    if not valid:
-        return None, top
-
-    best = max(v.guess.confidence for v in valid)
-    contenders = [v for v in valid if v.guess.confidence >= _INDISTINGUISHABLE * best]
-    # Short texts leave chardet unsure between code pages of one script family (cp1252 vs
-    # cp1250, cp1251 vs mac-cyrillic): then the code page that yields more letters and fewer
-    # control codes is right, and among equals the more common one.
-    contenders.sort(key=lambda v: (-round(_plausibility(v.text), 2), _prevalence(v.codec), v.guess.order))
-    ranked = contenders + [v for v in valid if v not in contenders]
-    for v in ranked:
-        chain = v.guess.chain
-        for codec in chain[chain.index(v.codec) :]:
-            text = v.text if complete and codec == v.codec else _strict(data, codec)
-            if text is not None:
-                return Decoded(text, codec, round(v.guess.confidence, 3), "chardet"), top
-    return None, top
+    if guesses:
+        codec, _ = _best_lossy(strong, window)
+        text, clean = _lossy(data, codec)
+        return Decoded(text, codec, round(_CONFIDENCE_GUIDED_FALLBACK * clean, 3), "fallback")
+    text, _ = _lossy(data, _FALLBACK_CODEC)
+    return Decoded(text, _FALLBACK_CODEC, _CONFIDENCE_BLIND_FALLBACK, "fallback")
 
 
 def _by_japanese_trial(data: bytes) -> Decoded | None:
-    """Shift_JIS, EUC-JP, ISO-2022-JP tried strictly; kept only if the text has kana."""
+    """Shift_JIS, EUC-JP, ISO-2022-JP tried strictly on the whole file; kept only with kana."""
     found: list[tuple[float, int, str, str]] = []
-    for rank, family in enumerate(_JAPANESE_FAMILIES):
-        for codec in family:
+    for rank, guess in enumerate(_JAPANESE_GUESSES):
+        for codec in guess.chain:
             text = _strict(data, codec)
             if text is not None:
                 head = text[:_DETECT_BYTES]
-                # Kana are unique to Japanese: without them a strict decode is a coincidence.
-                if _kana_share(head) >= 0.05:
+                if _kana_share(head) >= _KANA_SHARE and not _C1.search(text):
                     found.append((round(_plausibility(head), 2), -rank, codec, text))
                 break
     if not found:
         return None
     _, _, codec, text = max(found)
     return Decoded(text, codec, _CONFIDENCE_JAPANESE_TRIAL, "legacy-japanese")
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The bytes detection looks at: all of a small file, a bounded slice of a large one."""
+
+    data: bytes
+    reaches_end: bool  # False: the slice may end inside a multi-byte character
+    is_whole: bool
+
+    @classmethod
+    def of(cls, data: bytes) -> _Window:
+        if len(data) <= _DETECT_BYTES:
+            return cls(data, True, True)
+        # A long ASCII preamble (headers, markup) says nothing about the encoding: start at
+        # the first non-ASCII byte, which always begins a character.
+        first = _HIGH_BYTE.search(data)
+        start = first.start() if first else 0
+        end = start + _DETECT_BYTES
+        return cls(data[start:end], end >= len(data), False)
+
+    def decode(self, codec: str, errors: str) -> str | None:
+        try:
+            decoder = codecs.getincrementaldecoder(codec)(errors)
+            return decoder.decode(self.data, final=self.reaches_end)
+        except UnicodeError:
+            return None
+
+
+@dataclass(frozen=True)
+class _Guess:
+    chain: tuple[str, ...]
+    confidence: float
+    order: int
+    method: str = "chardet"
+
+
+_JAPANESE_GUESSES: list[_Guess] = [
+    _Guess(_CHAINS[name], _CONFIDENCE_JAPANESE_TRIAL, 1000 + i, "legacy-japanese")
+    for i, name in enumerate(("shift_jis", "euc_jp", "iso2022_jp"))
+]
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The detection window decoded strictly with one of a guess's codecs."""
+
+    codec: str  # the first codec of the guess's chain that decodes the window strictly
+    guess: _Guess
+    text: str
+    plausibility: float
+    mixed: bool  # letters of two alphabets inside one word
+    implausible: bool  # mixed, or C1 control codes
+
+
+def _rank(reading: _Reading) -> tuple[float, int, int]:
+    return (-round(reading.plausibility, 2), _prevalence(reading.codec), reading.guess.order)
+
+
+def _readings(guesses: list[_Guess], window: _Window) -> list[_Reading]:
+    readings: list[_Reading] = []
+    seen: set[str] = set()
+    for guess in guesses:
+        for codec in guess.chain:
+            if codec in seen:
+                break
+            text = window.decode(codec, "strict")
+            if text is None:
+                continue
+            seen.add(codec)
+            # Kana are unique to Japanese: without them a strict decode is a coincidence.
+            if guess.method == "legacy-japanese" and _kana_share(text) < _KANA_SHARE:
+                break
+            mixed = _mixed_alphabets(text)
+            implausible = mixed or _C1.search(text) is not None
+            readings.append(_Reading(codec, guess, text, _plausibility(text), mixed, implausible))
+            break
+    return readings
+
+
+def _competing(readings: list[_Reading], window: _Window, strong: list[_Guess]) -> list[_Reading]:
+    """Readings ranked by how much they look like text, dropping any the lossy fallback beats."""
+    _, floor = _best_lossy(strong, window)
+    return sorted((r for r in readings if not r.implausible and r.plausibility >= floor), key=_rank)
+
+
+def _first_whole(data: bytes, window: _Window, ranked: list[_Reading]) -> Decoded | None:
+    """The first reading whose codec (or a later one of its chain) decodes the whole file."""
+    for reading in ranked:
+        chain = reading.guess.chain
+        for codec in chain[chain.index(reading.codec) :]:
+            text = reading.text if window.is_whole and codec == reading.codec else _strict(data, codec)
+            if text is not None and not _C1.search(text):
+                return Decoded(text, codec, round(reading.guess.confidence, 3), reading.guess.method)
+    return None
+
+
+def _best_lossy(guesses: list[_Guess], window: _Window) -> tuple[str, float]:
+    """The codec whose lossy reading of the window looks most like text, and how much."""
+    candidates = [c for g in guesses + _JAPANESE_GUESSES for c in g.chain] + [_FALLBACK_CODEC]
+    scored = [
+        (round(_plausibility(window.decode(codec, "replace") or ""), 2), -i, codec)
+        for i, codec in enumerate(dict.fromkeys(candidates))
+    ]
+    plausibility, _, codec = max(scored)
+    return codec, plausibility
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -407,7 +508,10 @@ def _chain(codec: str) -> tuple[str, ...]:
 def _chardet_guesses(window: bytes) -> list[_Guess]:
     guesses: list[_Guess] = []
     seen: set[tuple[str, ...]] = set()
-    results = sorted(chardet.detect_all(window), key=lambda r: -(r.get("confidence") or 0.0))
+    # Its whole list, not just the guesses over its threshold: a short text can push the right
+    # code page below it, and the checks here are what decide.
+    results = chardet.detect_all(window, ignore_threshold=True)
+    results = sorted(results, key=lambda r: -(r.get("confidence") or 0.0))
     for order, result in enumerate(results):
         label = result.get("encoding")
         codec = _codec_name(label) if label else None
@@ -419,21 +523,6 @@ def _chardet_guesses(window: bytes) -> list[_Guess]:
         seen.add(chain)
         guesses.append(_Guess(chain, float(result.get("confidence") or 0.0), order))
     return guesses
-
-
-def _detection_window(data: bytes) -> tuple[bytes, bool]:
-    """The bytes to show chardet, and whether they reach the end of the file.
-
-    A long ASCII preamble (headers, markup) tells nothing about the encoding, so a window
-    that cannot hold the whole file starts at the first non-ASCII byte, which is always the
-    first byte of a character.
-    """
-    if len(data) <= _DETECT_BYTES:
-        return data, True
-    first = _HIGH_BYTE.search(data)
-    start = min(first.start() if first else 0, len(data) - _DETECT_BYTES)
-    end = start + _DETECT_BYTES
-    return data[start:end], end >= len(data)
 
 
 def _utf16_layout(head: bytes, *, min_nul_share: float) -> str | None:
@@ -448,7 +537,7 @@ def _utf16_layout(head: bytes, *, min_nul_share: float) -> str | None:
     if nuls == 0 or stray * 10 > nuls or nuls < min_nul_share * units:
         return None
     codec = "utf-16-le" if odd > even else "utf-16-be"
-    text = _incremental(head, codec, False, "strict")
+    text = _Window(head, False, False).decode(codec, "strict")
     # UTF-32 read as UTF-16 yields NUL characters; binary data yields controls.
     if text is None or _suspect_count(text) > 0.01 * len(text):
         return None
@@ -462,22 +551,24 @@ def _utf8_counts(text: str, raw: bytes) -> tuple[int, int]:
     return max(0, len(text) - ascii_bytes - invalid), invalid
 
 
-def _least_lossy(window: bytes, complete: bool, guess: _Guess) -> str:
-    """The codec of `guess`'s chain that replaces the fewest characters in the window."""
-    scored = [
-        ((_incremental(window, codec, complete, "replace") or "").count("\ufffd"), i, codec)
-        for i, codec in enumerate(guess.chain)
-    ]
-    return min(scored)[2]
-
-
 def _plausibility(text: str) -> float:
-    """Letters per visible character, minus a heavy penalty for characters real text lacks."""
+    """Letters per visible character, less penalties for what a wrong code page produces.
+
+    Characters real text lacks weigh heaviest; a word that switches alphabet or turns from
+    lower to upper case mid-way ("dйjа", "пРИВЕТ") costs a little.
+    """
     visible = len(text) - len(_NOT_SPACE.sub("", text))
     if visible == 0:
         return 0.0
     letters = len(_NOT_LETTERS.sub("", text))
-    return (letters - 3 * _suspect_count(text)) / visible
+    odd = len(_ALPHABET_SWITCH.findall(text)) + len(_CASE_FLIP.findall(text))
+    return (letters - 3 * _suspect_count(text) - odd) / visible
+
+
+def _mixed_alphabets(text: str) -> bool:
+    """Whether words switch alphabet mid-way more often than stray typos explain."""
+    switches = len(_ALPHABET_SWITCH.findall(text))
+    return switches > 0 and switches > 0.01 * len(_NOT_LETTERS.sub("", text))
 
 
 def _suspect_count(text: str) -> int:
@@ -496,14 +587,6 @@ def _prevalence(codec: str) -> int:
 def _strict(data: bytes, codec: str) -> str | None:
     try:
         return data.decode(codec)
-    except UnicodeError:
-        return None
-
-
-def _incremental(data: bytes, codec: str, complete: bool, errors: str) -> str | None:
-    """Decode a window that may end inside a multi-byte character (unless `complete`)."""
-    try:
-        return codecs.getincrementaldecoder(codec)(errors).decode(data, final=complete)
     except UnicodeError:
         return None
 

@@ -46,7 +46,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from whoosh import query as wq
 from whoosh import sorting
@@ -81,6 +81,9 @@ PERIODS = ("year", "month", "day")
 SNIPPET_MAXCHARS = highlight.DEFAULT_MAXCHARS
 
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+_EXPLICIT_OR = re.compile(r"(?<!\S)OR(?!\S)")
+# Fields whose terms are stems of the news analyzer.
+_ANALYSED_FIELDS = ("title", "body", "section", "source", "byline")
 
 
 # --- dates ----------------------------------------------------------------------------------------
@@ -208,6 +211,34 @@ class _DateNode(wsyntax.SyntaxNode):  # type: ignore[misc]
             raise exc from None
 
 
+class _PlusMinusPlugin(PlusMinusPlugin):  # type: ignore[misc]
+    """`+word` / `-word`, keeping the parser's own group for the optional words.
+
+    Whoosh's version rebuilds that group as a plain `OrGroup`, which silently drops the
+    coordination bonus of `OrGroup.factory(scale)`.
+    """
+
+    def do_plusminus(self, parser: Any, group: Any) -> Any:
+        required = wsyntax.AndGroup()
+        optional = wsyntax.AndGroup() if isinstance(group, wsyntax.AndGroup) else group.empty_copy()
+        banned = wsyntax.OrGroup()
+        target = optional
+        for node in group:
+            if isinstance(node, self.Plus):
+                target = required
+            elif isinstance(node, self.Minus):
+                target = banned
+            else:
+                target.append(node)
+                target = optional
+        result = optional
+        if required:
+            result = wsyntax.AndMaybeGroup([required, result])
+        if banned:
+            result = wsyntax.AndNotGroup([result, banned])
+        return result
+
+
 class _DatePlugin(TaggingPlugin):  # type: ignore[misc]
     # Before the field-name tagger, so `date:` is ours; quoted text is tagged earlier still.
     priority = -10
@@ -254,7 +285,7 @@ class QueryBuilder:
             parser.add_plugin(FuzzyTermPlugin())
             # `-word` excludes and `+word` requires, but only at the start of a word: Indo-Pacific
             # and Japan-U.S. stay words.
-            parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[^\s+])", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
+            parser.add_plugin(_PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[^\s+])", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
         return parser
 
     def parse(self, text: str, reader: Any) -> ParsedQuery:
@@ -272,6 +303,9 @@ class QueryBuilder:
             q = None
         if q is not None:
             q = self._repair(q, reader, parsed.notes)
+            # An explicit OR is the user's word; only the implicit grouping of words is ours to read.
+            if not _EXPLICIT_OR.search(text):
+                q = _restrict(q)
         if q is None or _is_null(q):
             plain = _plain_words(text)
             fallback = self._repair(self.plain_parser.parse(plain), reader, parsed.notes) if plain else wq.NullQuery
@@ -283,8 +317,7 @@ class QueryBuilder:
         return parsed
 
     def _repair(self, q: Any, reader: Any, notes: list[str]) -> Any:
-        q = self._rewrite(q, reader, notes)
-        return q.normalize()
+        return self._rewrite(q, reader, notes).normalize()
 
     def _rewrite(self, q: Any, reader: Any, notes: list[str]) -> Any:
         if isinstance(q, wq.Every):
@@ -302,22 +335,46 @@ class QueryBuilder:
             return wq.AndNot(base, wq.Or(negative))
         if q.is_leaf():
             return q
-        return q.apply(lambda child: self._rewrite(child, reader, notes))
+        rewritten = q.apply(lambda child: self._rewrite(child, reader, notes))
+        if isinstance(q, wq.Or) and isinstance(rewritten, wq.Or):
+            rewritten.scale = q.scale  # Query.apply forgets the coordination bonus
+        return rewritten
 
     def _expand(self, q: Any, reader: Any, notes: list[str]) -> Any:
-        """A wildcard/prefix/fuzzy/range term as an OR of its most frequent index terms."""
+        """A wildcard/prefix/fuzzy/range term as an OR of its most frequent index terms.
+
+        Index terms are stems, but the parser hands wildcard and fuzzy text over unstemmed: a fuzzy
+        term is stemmed first (`headquaters~` looks near `headquat`, one edit from `headquart`),
+        and a prefix is tried both as typed and stemmed (`headquarters*` must reach `headquart`).
+        """
         fieldname = q.field()
         if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
             return wq.NullQuery
-        found: list[tuple[int, bytes]] = []
+        fieldobj = reader.schema[fieldname]
+        sources = [q]
+        if isinstance(q, (wq.FuzzyTerm, wq.Prefix)) and fieldname in _ANALYSED_FIELDS and isinstance(q.text, str):
+            stem = word_term(q.text)
+            if stem and stem != q.text:
+                if isinstance(q, wq.FuzzyTerm):
+                    sources = [wq.FuzzyTerm(fieldname, stem, boost=q.boost, maxdist=q.maxdist, prefixlength=q.prefixlength)]
+                else:
+                    sources.append(wq.Prefix(fieldname, stem, boost=q.boost))
+        found: list[tuple[int, str]] = []
+        seen: set[str] = set()
         scanned = 0
         truncated = False
-        for btext in q._btexts(reader):
-            scanned += 1
-            if scanned > MAX_EXPANSION_SCAN:
-                truncated = True
-                break
-            found.append((reader.doc_frequency(fieldname, btext), btext))
+        for source in sources:
+            for btext in source._btexts(reader):
+                scanned += 1
+                if scanned > MAX_EXPANSION_SCAN:
+                    truncated = True
+                    break
+                # Fuzzy expansion yields text, the others bytes.
+                text = btext if isinstance(btext, str) else fieldobj.from_bytes(btext)
+                if text in seen:
+                    continue
+                seen.add(text)
+                found.append((reader.doc_frequency(fieldname, text), text))
         if len(found) > MAX_EXPANSIONS:
             truncated = True
             found.sort(key=lambda item: -item[0])
@@ -327,8 +384,7 @@ class QueryBuilder:
             notes.append(
                 f"{_describe(q)} matches too many words; searched the {len(found)} most common"
             )
-        fieldobj = reader.schema[fieldname]
-        expanded = [wq.Term(fieldname, fieldobj.from_bytes(b), boost=q.boost) for _, b in found]
+        expanded = [wq.Term(fieldname, text, boost=q.boost) for _, text in found]
         if not expanded:
             return wq.NullQuery
         return expanded[0] if len(expanded) == 1 else wq.Or(expanded)
@@ -341,6 +397,32 @@ class QueryBuilder:
         if len(words) == 1:
             return wq.Term(fieldname, words[0])
         return wq.Phrase(fieldname, words)
+
+
+def _restrict(q: Any) -> Any:
+    """Make `date:`, `lang:`, `section:`… clauses beside plain words restrictions, not alternatives.
+
+    In a ranked OR, `joint date:2025-03` would otherwise mean "about joint, or from March";
+    people mean "about joint, from March". Only clauses naming a field other than title and
+    body are pulled out; they must match, and the words alone rank.
+    """
+    if not isinstance(q, wq.Or):
+        return q
+    required = [s for s in q.subqueries if _is_restriction(s)]
+    ranked = [s for s in q.subqueries if not _is_restriction(s)]
+    if not required or not ranked:
+        return q
+    words = ranked[0] if len(ranked) == 1 else wq.Or(ranked, boost=q.boost, scale=q.scale)
+    return wq.Require(words, required[0] if len(required) == 1 else wq.And(required))
+
+
+def _is_restriction(q: Any) -> bool:
+    if isinstance(q, wq.NumericRange):
+        return True
+    if isinstance(q, (wq.Not, wq.AndNot)):
+        return False
+    fields = {getattr(leaf, "fieldname", None) for leaf in q.leaves()}
+    return bool(fields) and None not in fields and not fields & set(DEFAULT_FIELDS)
 
 
 def _describe(q: Any) -> str:

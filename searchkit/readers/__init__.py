@@ -129,6 +129,7 @@ def guess_language(text: str) -> str:
 
 def make_article(
     source: Source,
+    /,
     *,
     record_key: str | None = None,
     title: str = "",
@@ -137,7 +138,11 @@ def make_article(
     format: str,
     **metadata: object,
 ) -> Article:
-    """An Article with its id and provenance filled in from `source`; metadata fields cleaned."""
+    """An Article with its id and provenance filled in from `source`; metadata fields cleaned.
+
+    `source` is positional-only so that a reader can still pass the article's `source=` (its site
+    or wire service) as metadata.
+    """
     fields: dict[str, object] = {}
     for name, value in metadata.items():
         if name == "keywords":

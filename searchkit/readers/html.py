@@ -71,7 +71,8 @@ def sniff(head: str) -> bool:
 # --- reading --------------------------------------------------------------------------------
 
 # Extraction settings chosen on the benchmark (see benchmarks/extraction.py): precision mode
-# scored best, and reader comments are not part of the story.
+# scored best; reader comments are not part of the story; tables often are (results, figures);
+# trafilatura's deduplication also drops a story's own repeated lines.
 _EXTRACT_OPTIONS: dict[str, Any] = {
     "favor_precision": True,
     "include_comments": False,
@@ -90,8 +91,6 @@ def read(text: str, source: Source) -> Iterator[ReadItem]:
         tree = _parse(text)
         meta = _PageMetadata(tree) if tree is not None else None
         body = _main_text(tree) if tree is not None else ""
-    except ReadError:
-        raise
     except RecursionError:
         raise ReadError(source.path, "HTML nested too deeply to parse") from None
     except Exception as error:  # noqa: BLE001 — heuristic code on untrusted pages: contain it
@@ -215,7 +214,7 @@ def _paragraph_chars(element: HtmlElement) -> int:
 
 def _drop_repeated_title(body: str, title: str) -> str:
     # Extractors often keep the headline as the body's first line; the title field has it already.
-    if not title or not body:
+    if not _normalized(title) or not body:
         return body
     first, _, rest = body.partition("\n")
     if _normalized(first) == _normalized(title):
@@ -262,7 +261,7 @@ class _PageMetadata:
         self._tree = tree
         self._meta: dict[str, list[str]] = {}
         for element in tree.iter("meta"):
-            key = element.get("property") or element.get("name") or element.get("itemprop") or element.get("http-equiv")
+            key = next((element.get(a) for a in ("property", "name", "itemprop", "http-equiv") if element.get(a)), None)
             content = element.get("content")
             if key and content and content.strip():
                 self._meta.setdefault(key.strip().lower(), []).append(content.strip())

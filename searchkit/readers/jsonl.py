@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from html import unescape
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -209,16 +209,20 @@ def _article(obj: Any, ordinal: int, source: Source) -> tuple[str, Article]:
 
 # --- file shapes ------------------------------------------------------------------------------
 
-# One decoded value in file order: (ordinal, label for warnings, value) or, for a part of the
-# file that could not be decoded, (ordinal, label, _Broken(reason)).
 
 
+@dataclass(frozen=True)
 class _Broken:
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    """A part of the file that could not be decoded, in place of its value."""
+
+    reason: str
 
 
+# One record in file order: (ordinal, label for warnings, decoded value or _Broken).
 _Value = tuple[int, str, Any]
+
+# Broken lines before the first good one after which a .jsonl file is taken not to be JSON Lines.
+_MAX_LEADING_BROKEN = 100
 
 
 def _error_reason(error: json.JSONDecodeError) -> str:
@@ -370,6 +374,8 @@ def _values(text: str, path: str) -> Iterator[_Value]:
             yield item
         elif isinstance(item[2], _Broken):
             held.append(item)
+            if len(held) >= _MAX_LEADING_BROKEN:
+                break
         else:
             decoded_any = True
             yield from held

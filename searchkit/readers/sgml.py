@@ -11,12 +11,12 @@ Three dialects share the machinery, picked by the first record element found in 
 - **NewsML-ish XML** — `<article>`, `<story>`, `<NewsItem>` or `<nitf>` records with
   title/headline, date/pubDate, byline/author and body/text/content children.
 
-The Reuters files are SGML rather than well-formed XML (unclosed `&#3;` control references, `<`
-written as `&lt;` only sometimes in other dumps), so nothing here uses an XML parser: records are
-cut at their start tags with a regex, each child element is found with a lazy regex inside its
-record, and character references are decoded only after the markup has been taken apart, so a
-decoded `&lt;` can never be mistaken for a tag. A record missing its end tag (a file cut short) is
-still read for whatever it holds, with a warning naming it.
+The Reuters files are SGML, not well-formed XML (a DOCTYPE naming a DTD that is not there,
+control characters as `&#2;`/`&#3;` references, no root element), so nothing here uses an XML
+parser: records are cut at their start tags with a regex, each child element is found by its
+start and end tags inside its record, and character references are decoded only after the markup
+has been taken apart, so a decoded `&lt;` can never be mistaken for a tag. A record missing its
+end tag (a file cut short) is still read for whatever it holds, with a warning naming it.
 """
 
 from __future__ import annotations
@@ -251,18 +251,21 @@ _SIGN_OFF = re.compile(
     r"(?:(?:\A|\n|(?<=[.?!])[ \t])[ \t]*(?i:reuter(?:\.{3})?|reuters)|[ \t]+REUTER(?:\.{3})?)"
     r"[ \t]*(?:\^M)?\s*\Z"
 )
+_SIGN_OFF_WINDOW = 40
 _BY = re.compile(r"\A\s*by\s+", re.IGNORECASE)
 _BY_REUTERS = re.compile(r",?\s*reuters?\s*\Z", re.IGNORECASE)
 _UNPROC_TITLE_MAX = 150
 
 
 def _strip_sign_off(body: str) -> str:
-    # Some stories were signed off twice ("REUTER" then "Reuter").
+    body = body.rstrip()
+    # Some stories were signed off twice ("REUTER" then "Reuter"). Only the tail is searched: the
+    # pattern anchors at the end, and trying it from every character of a long body is slow.
     for _ in range(3):
-        stripped = _SIGN_OFF.sub("", body.rstrip())
-        if stripped == body:
+        match = _SIGN_OFF.search(body, max(0, len(body) - _SIGN_OFF_WINDOW))
+        if match is None:
             break
-        body = stripped
+        body = body[: match.start()].rstrip()
     return body
 
 
