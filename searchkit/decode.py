@@ -49,9 +49,9 @@ _DETECT_BYTES = 65536
 _WORTH_CHECKING = 0.5
 # Guesses within this share of the best valid guess are ones chardet cannot tell apart.
 _INDISTINGUISHABLE = 0.9
-# Damaged UTF-8: valid multi-byte sequences must outnumber invalid bytes by this much.
+# Damaged multi-byte text: valid characters must outnumber broken sequences by this much.
 # Legacy 8-bit text almost never forms valid UTF-8 sequences by chance.
-_UTF8_DOMINANCE = 4
+_MULTIBYTE_DOMINANCE = 4
 # chardet's own threshold: below it, its guesses are ordered by little more than noise.
 _CONFIDENT = 0.2
 # Hiragana and katakana per letter needed before a Japanese decode is believed.
@@ -223,7 +223,7 @@ def decode(data: bytes, *, encoding: str | None = None) -> Decoded:
         return Decoded(utf8, "utf-8", 1.0, "utf-8")
 
     window = _Window.of(data)
-    found = _by_damaged_utf8(data, window)
+    found = _by_damage(data, window, "utf-8")
     if found is not None:
         return found
     return _by_detection(data, window)
@@ -315,45 +315,46 @@ def _by_utf16_layout(data: bytes) -> Decoded | None:
     return Decoded(text, codec, _CONFIDENCE_LAYOUT, "utf-16-heuristic")
 
 
-def _by_damaged_utf8(data: bytes, window: _Window) -> Decoded | None:
-    """UTF-8 with a few broken bytes (a bad splice, a truncated copy) stays UTF-8, lossily."""
-    valid, invalid = _utf8_counts(window.decode("utf-8", "replace") or "", window.data)
-    if valid == 0 or valid < _UTF8_DOMINANCE * invalid:
+def _by_damage(data: bytes, window: _Window, codec: str, *, kana: bool = False) -> Decoded | None:
+    """Multi-byte text with a few broken bytes (a bad splice, a truncated copy), read lossily.
+
+    Valid multi-byte characters must outnumber the broken sequences; legacy 8-bit text read
+    as UTF-8 or as a CJK encoding yields far more broken sequences than characters. `kana`
+    also asks for Japanese kana, for the Japanese encodings.
+    """
+    if not _mostly_valid(window.decode(codec, "replace") or "", window.data, kana=kana):
         return None
-    text = data.decode("utf-8", "replace")
-    valid, invalid = _utf8_counts(text, data)
-    if valid == 0 or valid < _UTF8_DOMINANCE * invalid:
+    text = data.decode(codec, "replace")
+    if not _mostly_valid(text, data, kana=kana):
         return None
-    return Decoded(text, "utf-8", round(0.5 * valid / (valid + invalid), 3), "fallback")
+    valid, invalid = _multibyte_counts(text, data)
+    return Decoded(text, codec, round(0.5 * valid / (valid + invalid), 3), "fallback")
 
 
 def _by_detection(data: bytes, window: _Window) -> Decoded:
-    """chardet's guesses, then the Japanese legacy encodings, then a lossy decode."""
+    """chardet's guesses, the Japanese legacy encodings, then a lossy decode."""
     guesses = _chardet_guesses(window.data)
     top = guesses[0].confidence if guesses else 0.0
     strong = [g for g in guesses if g.confidence >= _WORTH_CHECKING * top]
-    if top >= _CONFIDENT:
-        readings = _readings(strong, window)
-        plausible = [r for r in readings if not r.implausible]
-        ranked: list[_Reading] = []
-        if plausible:
-            best = max(r.guess.confidence for r in plausible)
-            # Guesses chardet cannot tell apart (cp1253 vs iso8859-7, cp1251 vs mac-cyrillic on
-            # a short text): the reading with more letters and fewer control codes is right,
-            # and among equals the more common encoding.
-            near = sorted((r for r in plausible if r.guess.confidence >= _INDISTINGUISHABLE * best), key=_rank)
-            ranked = near + [r for r in plausible if r not in near]
-        elif any(r.mixed for r in readings):
-            # Every strong guess puts letters of two alphabets in one word: chardet has the
-            # alphabet wrong (short texts), so its weaker guesses get a hearing, as when unsure.
-            ranked = _competing(_readings([g for g in guesses if g not in strong], window), window, strong)
-        found = _first_whole(data, window, ranked) or _by_japanese_trial(data)
-    else:
-        # chardet is unsure (too few non-ASCII bytes to judge): its order is close to noise,
-        # so every reading competes on looking like text, the Japanese encodings included.
-        found = _first_whole(data, window, _competing(_readings(guesses + _JAPANESE_GUESSES, window), window, strong))
+    confident = top >= _CONFIDENT
+    if confident:
+        found = _by_chardet(data, window, guesses, strong)
+        if found is not None:
+            return found
+    # A strict Japanese decode with kana in it, or one with only a few broken bytes, is better
+    # evidence than a guess chardet itself rates below its threshold (it drops an encoding
+    # from its list at the first invalid byte, then guesses among the code pages left).
+    found = (
+        _by_japanese_trial(data)
+        or _by_damage(data, window, "cp932", kana=True)
+        or _by_damage(data, window, "euc_jp", kana=True)
+    )
     if found is not None:
         return found
+    if not confident:
+        found = _by_chardet(data, window, guesses, strong)
+        if found is not None:
+            return found
 
     if guesses:
         codec, _ = _best_lossy(strong, window)
@@ -363,14 +364,37 @@ def _by_detection(data: bytes, window: _Window) -> Decoded:
     return Decoded(text, _FALLBACK_CODEC, _CONFIDENCE_BLIND_FALLBACK, "fallback")
 
 
+def _by_chardet(data: bytes, window: _Window, guesses: list[_Guess], strong: list[_Guess]) -> Decoded | None:
+    """chardet's best guess that reads the window plausibly and decodes the whole file strictly."""
+    readings = _readings(strong, window)
+    plausible = [r for r in readings if not r.implausible]
+    ranked: list[_Reading] = []
+    if plausible:
+        best = max(r.guess.confidence for r in plausible)
+        # Guesses chardet cannot tell apart (cp1253 vs iso8859-7, cp1251 vs mac-cyrillic on a
+        # short text): the reading with more letters and fewer control codes is right, and
+        # among equals the more common encoding.
+        near = sorted((r for r in plausible if r.guess.confidence >= _INDISTINGUISHABLE * best), key=_rank)
+        ranked = near + [r for r in plausible if r not in near]
+    elif any(r.mixed for r in readings):
+        # Every strong guess puts letters of two alphabets in one word: chardet has the
+        # alphabet wrong (it happens on short texts), so its weaker guesses get a hearing,
+        # ranked by how much they look like text, if they read better than the lossy fallback.
+        _, floor = _best_lossy(strong, window)
+        weak = _readings([g for g in guesses if g not in strong], window)
+        ranked = sorted((r for r in weak if not r.implausible and r.plausibility >= floor), key=_rank)
+    return _first_whole(data, window, ranked)
+
+
 def _by_japanese_trial(data: bytes) -> Decoded | None:
     """Shift_JIS, EUC-JP, ISO-2022-JP tried strictly on the whole file; kept only with kana."""
     found: list[tuple[float, int, str, str]] = []
-    for rank, guess in enumerate(_JAPANESE_GUESSES):
-        for codec in guess.chain:
+    for rank, chain in enumerate(_JAPANESE_CHAINS):
+        for codec in chain:
             text = _strict(data, codec)
             if text is not None:
                 head = text[:_DETECT_BYTES]
+                # Kana are unique to Japanese: without them a strict decode is a coincidence.
                 if _kana_share(head) >= _KANA_SHARE and not _C1.search(text):
                     found.append((round(_plausibility(head), 2), -rank, codec, text))
                 break
@@ -412,13 +436,9 @@ class _Guess:
     chain: tuple[str, ...]
     confidence: float
     order: int
-    method: str = "chardet"
 
 
-_JAPANESE_GUESSES: list[_Guess] = [
-    _Guess(_CHAINS[name], _CONFIDENCE_JAPANESE_TRIAL, 1000 + i, "legacy-japanese")
-    for i, name in enumerate(("shift_jis", "euc_jp", "iso2022_jp"))
-]
+_JAPANESE_CHAINS: tuple[tuple[str, ...], ...] = (_CHAINS["shift_jis"], _CHAINS["euc_jp"], _CHAINS["iso2022_jp"])
 
 
 @dataclass(frozen=True)
@@ -448,20 +468,11 @@ def _readings(guesses: list[_Guess], window: _Window) -> list[_Reading]:
             if text is None:
                 continue
             seen.add(codec)
-            # Kana are unique to Japanese: without them a strict decode is a coincidence.
-            if guess.method == "legacy-japanese" and _kana_share(text) < _KANA_SHARE:
-                break
             mixed = _mixed_alphabets(text)
             implausible = mixed or _C1.search(text) is not None
             readings.append(_Reading(codec, guess, text, _plausibility(text), mixed, implausible))
             break
     return readings
-
-
-def _competing(readings: list[_Reading], window: _Window, strong: list[_Guess]) -> list[_Reading]:
-    """Readings ranked by how much they look like text, dropping any the lossy fallback beats."""
-    _, floor = _best_lossy(strong, window)
-    return sorted((r for r in readings if not r.implausible and r.plausibility >= floor), key=_rank)
 
 
 def _first_whole(data: bytes, window: _Window, ranked: list[_Reading]) -> Decoded | None:
@@ -471,13 +482,13 @@ def _first_whole(data: bytes, window: _Window, ranked: list[_Reading]) -> Decode
         for codec in chain[chain.index(reading.codec) :]:
             text = reading.text if window.is_whole and codec == reading.codec else _strict(data, codec)
             if text is not None and not _C1.search(text):
-                return Decoded(text, codec, round(reading.guess.confidence, 3), reading.guess.method)
+                return Decoded(text, codec, round(reading.guess.confidence, 3), "chardet")
     return None
 
 
 def _best_lossy(guesses: list[_Guess], window: _Window) -> tuple[str, float]:
     """The codec whose lossy reading of the window looks most like text, and how much."""
-    candidates = [c for g in guesses + _JAPANESE_GUESSES for c in g.chain] + [_FALLBACK_CODEC]
+    candidates = [c for g in guesses for c in g.chain] + [_FALLBACK_CODEC]
     scored = [
         (round(_plausibility(window.decode(codec, "replace") or ""), 2), -i, codec)
         for i, codec in enumerate(dict.fromkeys(candidates))
@@ -544,11 +555,18 @@ def _utf16_layout(head: bytes, *, min_nul_share: float) -> str | None:
     return codec
 
 
-def _utf8_counts(text: str, raw: bytes) -> tuple[int, int]:
-    """(valid multi-byte sequences, invalid sequences) in `raw`, given its lossy UTF-8 decode."""
+def _multibyte_counts(text: str, raw: bytes) -> tuple[int, int]:
+    """(valid non-ASCII characters, broken sequences) in `raw`, given its lossy decode `text`."""
     invalid = text.count("\ufffd")
     ascii_bytes = len(raw.translate(None, _HIGH_BYTES))
     return max(0, len(text) - ascii_bytes - invalid), invalid
+
+
+def _mostly_valid(text: str, raw: bytes, *, kana: bool) -> bool:
+    valid, invalid = _multibyte_counts(text, raw)
+    if valid == 0 or valid < _MULTIBYTE_DOMINANCE * invalid:
+        return False
+    return not kana or _kana_share(text[:_DETECT_BYTES]) >= _KANA_SHARE
 
 
 def _plausibility(text: str) -> float:

@@ -44,11 +44,18 @@ _XML_RECORD_HINT = re.compile(r"<(?:article|story|NewsItem|nitf)(?=[\s/>])", re.
 _HTML_HINT = re.compile(r"<html(?=[\s>])", re.IGNORECASE)
 
 
+# Optional BOM, whitespace, comments and declarations, then a tag.
+_MARKUP_START = re.compile(r"\ufeff?\s*(?:(?:<!--.*?-->|<![^>]*>|<\?[^>]*\?>)\s*)*<[A-Za-z]", re.DOTALL)
+
+
 def sniff(head: str) -> bool:
     """Reuters or TREC markup anywhere in the head; NewsML-ish records only in a declared XML file.
 
     `<article>` alone is not enough: every HTML5 page has one, and the HTML reader owns those.
     """
+    if not _MARKUP_START.match(head):
+        # Markup files open with a tag; a README that merely mentions `<REUTERS>` is not one.
+        return False
     if _REUTERS_HINT.search(head) or _TREC_HINT.search(head):
         return True
     return bool(_XML_DECL.match(head) and _XML_RECORD_HINT.search(head) and not _HTML_HINT.search(head))
@@ -402,9 +409,13 @@ def read(text: str, source: Source) -> Iterator[ReadItem]:
             kept = "; kept what it has" if has_content else "; skipped"
             yield ReadWarning(f"{story.label} {where}{kept}")
         if not has_content:
-            if end is not None:
-                yield ReadWarning(f"{story.label} has no title or text; skipped")
-            continue
+            if end is None or not story.date_raw:
+                if end is not None:
+                    yield ReadWarning(f"{story.label} has no title or text; skipped")
+                continue
+            # A complete record with a date but no text is still a story the wire sent: kept, so
+            # the archive's count and its date and metadata stay whole.
+            yield ReadWarning(f"{story.label} has no title or text; indexed with its date and metadata only")
         if story.key in seen:
             yield ReadWarning(f"{story.label}: duplicate record key {story.key!r} (first used by {seen[story.key]}); skipped")
             continue
