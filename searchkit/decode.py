@@ -1,35 +1,44 @@
 """Decode: a source file's bytes → its text, the encoding used, and how it was chosen.
 
-This stage sits between discovery and the readers. News archives mix two decades of encodings,
-so the evidence is weighed from strongest to weakest and the first step that holds wins:
+This stage sits between discovery and the readers. News archives mix decades of encodings, so
+the evidence is weighed from strongest to weakest and the first step that holds wins; the
+`method` of the result names it:
 
-1. explicit   — the caller named an encoding (an explicit setting beats detection). Bytes that do
-                not fit it are decoded with replacement characters, as "explicit-lossy".
-2. bom        — a byte-order mark (UTF-8, UTF-16/32 LE/BE, GB18030); it is stripped from the text.
+1. explicit   — the caller named an encoding: it beats detection. Bytes that do not fit it are
+                decoded with replacement characters ("explicit-lossy").
+2. bom        — a byte-order mark (UTF-8, UTF-16/32 LE/BE, GB18030), stripped from the text.
 3. declared   — an HTML `<meta charset>` / `http-equiv` or XML `encoding=` in the first 4 KB,
-                kept only if the bytes decode strictly with it.
+                kept only if the bytes decode strictly with it. Latin-1 and ASCII labels mean
+                cp1252, as in browsers; valid non-ASCII UTF-8 outweighs any other label.
 4. utf-16-heuristic — UTF-16 without a BOM, recognised by NUL bytes falling on one parity.
 5. utf-8      — the bytes decode strictly as UTF-8 (pure ASCII included). Seven-bit text with
-                ISO-2022-JP escape sequences is reported as legacy-japanese instead.
-6. chardet    — chardet's guesses on a bounded window (64 KB), each kept only if the whole file
-                decodes strictly with it; guesses chardet cannot tell apart are ranked by how much
-                of the decoded text is letters rather than control codes or symbols.
-7. legacy-japanese — Shift_JIS, EUC-JP and ISO-2022-JP tried strictly when chardet's guesses fail.
-8. fallback   — nothing decodes strictly: the best guess (mostly-valid UTF-8, chardet's top guess,
-                else cp1252) with replacement characters and a low confidence.
+                ISO-2022-JP escapes is reported as legacy-japanese instead.
+6. chardet    — chardet's guesses on a bounded window (64 KB from the first non-ASCII byte), kept
+                only if they decode the whole file strictly. Guesses chardet cannot tell apart
+                are ranked by how much of their text is letters rather than control codes, and
+                readings that put two alphabets in one word are refused.
+7. legacy-japanese — Shift_JIS, EUC-JP, ISO-2022-JP tried strictly, kept if the text has kana.
+                Tried before chardet's guesses when chardet is unsure of them.
+8. fallback   — nothing decodes strictly: UTF-8 or a Japanese encoding with a few broken
+                bytes, else the encoding whose lossy reading looks most like text (cp1252 when
+                chardet has nothing to offer), with replacement characters and a low confidence.
 
-Names of related encodings are resolved through "chains" (see `_CHAINS`): a Windows code page
-stands in for its ISO namesake, and a vendor extension (cp932) is used only when the bytes need it.
+chardet names an encoding; `_CHAINS` turns the name into the codecs to try. A Windows code page
+stands in for its ISO namesake, and a vendor extension (cp932, cp950) is used only when the
+bytes contain codes only it defines, so standard mappings stay standard.
 
-`looks_binary` / `binary_reason` let the indexer skip images, archives and other binary files
+`binary_reason` / `looks_binary` let the indexer skip images, archives and other binary files
 with a reason instead of indexing them as junk.
 """
 
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import chardet
 
@@ -43,6 +52,8 @@ _SNIFF_BYTES = 8192
 _DECLARED_BYTES = 4096
 # chardet is slow on large inputs and gains nothing past a few dozen KB of text.
 _DETECT_BYTES = 65536
+# Enough characters to judge how much a reading looks like text.
+_SCORE_CHARS = 16384
 
 # A chardet guess below this share of its top guess's confidence is not worth a decode: the
 # bottom of its list holds single-byte code pages that decode any bytes into mojibake.
@@ -158,7 +169,6 @@ _NOT_SPACE = re.compile(r"\S+")
 # Characters real text hardly ever contains, but a wrong code page produces: control codes
 # (other than tab, newlines and form feed), C1 controls, private use, U+FFFD, and halfwidth
 # katakana (what EUC-JP bytes turn into when read as Shift_JIS).
-_SUSPECT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ufffd\uff61-\uff9f]")
 _NOT_SUSPECT = re.compile("[^\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ufffd\uff61-\uff9f]+")
 _NOT_KANA = re.compile("[^\u3041-\u309f\u30a0-\u30ff]+")
 # No real text means C1 control codes; an ISO code page read in place of a Windows one makes them.
@@ -166,7 +176,8 @@ _C1 = re.compile("[\x80-\x9f]")
 
 
 def _alphabet_switch() -> re.Pattern[str]:
-    # Adjacent letters from two of the alphabets single-byte code pages are confused between.
+    # Adjacent letters from two alphabets that single-byte code pages get confused between:
+    # cp1252 text read as cp1251 gives "dйjа vu". No real word switches alphabet mid-way.
     alphabets = {
         "latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f",
         "greek": "\u0370-\u03ff\u1f00-\u1fff",
@@ -367,23 +378,32 @@ def _by_detection(data: bytes, window: _Window) -> Decoded:
 def _by_chardet(data: bytes, window: _Window, guesses: list[_Guess], strong: list[_Guess]) -> Decoded | None:
     """chardet's best guess that reads the window plausibly and decodes the whole file strictly."""
     readings = _readings(strong, window)
-    plausible = [r for r in readings if not r.implausible]
-    ranked: list[_Reading] = []
-    if plausible:
-        best = max(r.guess.confidence for r in plausible)
+    near: list[_Reading] = []
+    later: Iterator[_Reading] = iter(())
+    mixed = False
+    for reading in readings:
+        if reading.implausible:
+            mixed = mixed or reading.mixed
+            continue
+        if near and reading.guess.confidence < _INDISTINGUISHABLE * near[0].guess.confidence:
+            later = itertools.chain([reading], (r for r in readings if not r.implausible))
+            break
+        near.append(reading)
+    if near:
         # Guesses chardet cannot tell apart (cp1253 vs iso8859-7, cp1251 vs mac-cyrillic on a
         # short text): the reading with more letters and fewer control codes is right, and
         # among equals the more common encoding.
-        near = sorted((r for r in plausible if r.guess.confidence >= _INDISTINGUISHABLE * best), key=_rank)
-        ranked = near + [r for r in plausible if r not in near]
-    elif any(r.mixed for r in readings):
+        return _first_whole(data, window, itertools.chain(sorted(near, key=_rank), later))
+    if mixed:
         # Every strong guess puts letters of two alphabets in one word: chardet has the
         # alphabet wrong (it happens on short texts), so its weaker guesses get a hearing,
         # ranked by how much they look like text, if they read better than the lossy fallback.
         _, floor = _best_lossy(strong, window)
         weak = _readings([g for g in guesses if g not in strong], window)
-        ranked = sorted((r for r in weak if not r.implausible and r.plausibility >= floor), key=_rank)
-    return _first_whole(data, window, ranked)
+        return _first_whole(
+            data, window, sorted((r for r in weak if not r.implausible and r.plausibility >= floor), key=_rank)
+        )
+    return None
 
 
 def _by_japanese_trial(data: bytes) -> Decoded | None:
@@ -448,34 +468,40 @@ class _Reading:
     codec: str  # the first codec of the guess's chain that decodes the window strictly
     guess: _Guess
     text: str
-    plausibility: float
-    mixed: bool  # letters of two alphabets inside one word
-    implausible: bool  # mixed, or C1 control codes
+
+    @cached_property
+    def mixed(self) -> bool:
+        """Letters of two alphabets inside one word."""
+        return _mixed_alphabets(self.text[:_SCORE_CHARS])
+
+    @cached_property
+    def implausible(self) -> bool:
+        return _C1.search(self.text) is not None or self.mixed
+
+    @cached_property
+    def plausibility(self) -> float:
+        return _plausibility(self.text[:_SCORE_CHARS])
 
 
 def _rank(reading: _Reading) -> tuple[float, int, int]:
     return (-round(reading.plausibility, 2), _prevalence(reading.codec), reading.guess.order)
 
 
-def _readings(guesses: list[_Guess], window: _Window) -> list[_Reading]:
-    readings: list[_Reading] = []
+def _readings(guesses: list[_Guess], window: _Window) -> Iterator[_Reading]:
+    """The window read with each guess, in chardet's order, skipping guesses it refutes."""
     seen: set[str] = set()
     for guess in guesses:
         for codec in guess.chain:
             if codec in seen:
                 break
             text = window.decode(codec, "strict")
-            if text is None:
-                continue
-            seen.add(codec)
-            mixed = _mixed_alphabets(text)
-            implausible = mixed or _C1.search(text) is not None
-            readings.append(_Reading(codec, guess, text, _plausibility(text), mixed, implausible))
-            break
-    return readings
+            if text is not None:
+                seen.add(codec)
+                yield _Reading(codec, guess, text)
+                break
 
 
-def _first_whole(data: bytes, window: _Window, ranked: list[_Reading]) -> Decoded | None:
+def _first_whole(data: bytes, window: _Window, ranked: Iterable[_Reading]) -> Decoded | None:
     """The first reading whose codec (or a later one of its chain) decodes the whole file."""
     for reading in ranked:
         chain = reading.guess.chain
@@ -490,7 +516,7 @@ def _best_lossy(guesses: list[_Guess], window: _Window) -> tuple[str, float]:
     """The codec whose lossy reading of the window looks most like text, and how much."""
     candidates = [c for g in guesses for c in g.chain] + [_FALLBACK_CODEC]
     scored = [
-        (round(_plausibility(window.decode(codec, "replace") or ""), 2), -i, codec)
+        (round(_plausibility((window.decode(codec, "replace") or "")[:_SCORE_CHARS]), 2), -i, codec)
         for i, codec in enumerate(dict.fromkeys(candidates))
     ]
     plausibility, _, codec = max(scored)
