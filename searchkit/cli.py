@@ -143,6 +143,9 @@ def index_command(
     max_file_size: int = typer.Option(
         100, "--max-file-size", help="Skip files larger than this many megabytes (0 = no limit)."
     ),
+    batch_size: int = typer.Option(
+        5000, "--batch-size", min=1, help="Articles per commit: a crash loses at most one batch."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
 ) -> None:
@@ -167,6 +170,7 @@ def index_command(
         jobs=jobs,
         lock_timeout=lock_timeout,
         max_file_size=max_file_size * 1024 * 1024 if max_file_size > 0 else 0,
+        batch_articles=batch_size,
     )
     console = stderr_console()
     progress = None if quiet or json_output and not console.is_terminal else _progress_reporter(console)
@@ -174,6 +178,9 @@ def index_command(
         report = index_paths([str(p) for p in paths or []], index_dir, options, progress=progress)
     except SearchkitError as error:
         raise fail(str(error), error_hint(error))
+    except KeyboardInterrupt:
+        console.print("Interrupted: the index keeps every batch committed so far; run the same command again to finish.")
+        raise typer.Exit(ExitStatus.INTERRUPTED)
     render_index_report(report, console=console, as_json=json_output, quiet=quiet)
     raise typer.Exit(ExitStatus.SOME_FAILED if report.files_failed else ExitStatus.OK)
 

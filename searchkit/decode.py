@@ -532,8 +532,8 @@ def _codec_name(label: str) -> str | None:
     name = _LABELS.get(name, name)
     try:
         codec = codecs.lookup(name).name
-        b"".decode(codec)  # rejects base64, zlib and other bytes-to-bytes codecs
-    except LookupError:
+        b"a".decode(codec, "ignore")  # rejects base64, zlib and other bytes-to-bytes codecs
+    except (LookupError, ValueError):
         return None
     return codec
 

@@ -16,7 +16,8 @@ from typing import Any
 class Decoded:
     """Text decoded from a file's bytes, and how the encoding was chosen.
 
-    `method` is one of: explicit, bom, declared, utf-8, chardet, legacy-japanese, fallback.
+    `method` is one of: explicit, explicit-lossy, bom, declared, utf-16-heuristic, utf-8, chardet,
+    legacy-japanese, fallback (lossy, with a warning).
     `confidence` is 1.0 for explicit/BOM/strict decodes and the detector's figure otherwise.
     """
 

@@ -100,7 +100,7 @@ def _calendar_period(text: str) -> tuple[datetime, datetime]:
     """The first and last instant (naive UTC) of YYYY, YYYY-MM or YYYY-MM-DD; ValueError otherwise."""
     match = _DATE_VALUE.fullmatch(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)")
+        raise ValueError(f"{text!r} is not a date")
     groups = match.groups()
     year_s, month_s, day_s = (groups[0], groups[1], groups[2]) if groups[0] else (groups[3], groups[4], groups[5])
     year = int(year_s)
