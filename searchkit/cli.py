@@ -11,11 +11,12 @@ Exit codes (like grep and ripgrep):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 
@@ -200,6 +201,382 @@ def _progress_reporter(console):  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------------------------------------
 # query side: query, show, stats, similar, timeline  (below this line)
 # ---------------------------------------------------------------------------------------------
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class ShowFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class TimelineFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+class ColorChoice(str, enum.Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class SortOrder(str, enum.Enum):
+    relevance = "relevance"
+    newest = "newest"
+    oldest = "oldest"
+
+
+class Period(str, enum.Enum):
+    year = "year"
+    month = "month"
+    day = "day"
+
+
+LimitOption = typer.Option(10, "--limit", "-n", min=1, help="Hits per page, e.g. -n 25.")
+PageOption = typer.Option(1, "--page", "-p", min=1, help="Which page of hits to show, e.g. --page 2 -n 10 for hits 11-20.")
+SinceOption = typer.Option(
+    None, "--since", help="Only articles dated on or after this: YYYY, YYYY-MM, YYYY-MM-DD or relative 30d/6w/12m/2y (UTC), e.g. --since 2025-03."
+)
+UntilOption = typer.Option(
+    None, "--until", help="Only articles dated on or before this (a month or year counts whole), e.g. --until 2025-03-31."
+)
+SourceOption = typer.Option(None, "--source", help="Only articles from this source (its words, any case), e.g. --source 'yomiuri'.")
+SectionOption = typer.Option(None, "--section", help="Only articles in this section, e.g. --section politics.")
+LangOption = typer.Option(None, "--lang", help="Only articles in this language code, e.g. --lang ja.")
+FragmentsOption = typer.Option(3, "--fragments", min=0, help="Highlighted fragments per hit, best first (0 = none), e.g. --fragments 1.")
+FormatOption = typer.Option(
+    OutputFormat.text, "--format", "-f", case_sensitive=False,
+    help="text for a person; json = one object; jsonl = one hit per line; csv = one row per hit, e.g. --format jsonl.",
+)
+JsonOption = typer.Option(False, "--json", help="Same as --format json, e.g. searchkit query budget --json.")
+ColorOption = typer.Option(
+    ColorChoice.auto, "--color", case_sensitive=False,
+    help="Colour in text output: auto (on a terminal, unless NO_COLOR is set), always or never, e.g. --color never.",
+)
+
+
+@contextlib.contextmanager
+def _guard() -> Iterator[None]:
+    """Library errors → `Error: …` and exit 2; Ctrl-C → 130; a closed pipe → a quiet exit."""
+    from . import errors
+
+    try:
+        yield
+    except errors.QuerySyntaxError as error:
+        raise fail(str(error), _query_pointer(error))
+    except errors.ArticleNotFoundError as error:
+        raise fail(str(error), "Find article ids with `searchkit query WORDS --format jsonl` (the \"id\" key).")
+    except SearchkitError as error:
+        raise fail(str(error), error_hint(error))
+    except ValueError as error:
+        raise fail(str(error))
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        raise typer.Exit(ExitStatus.INTERRUPTED)
+    except BrokenPipeError:
+        # `searchkit query … | head`: the reader left. Point stdout at /dev/null so the final flush
+        # at exit cannot raise a second time, and leave quietly.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        raise typer.Exit(ExitStatus.OK)
+
+
+def _query_pointer(error: Exception) -> str | None:
+    """A caret line under the part of the query that failed, when the error knows where it is."""
+    query = getattr(error, "query", None)
+    position = getattr(error, "position", None)
+    if query is None or position is None:
+        return None
+    from .render import safe_text
+
+    shown = safe_text(query, keep_newlines=False)
+    length = max(1, int(getattr(error, "length", 1)))
+    return f"  {shown}\n  {' ' * position}{'^' * length}"
+
+
+def _open(index: Optional[Path]):  # type: ignore[no-untyped-def]
+    from .searcher import open_index
+
+    return open_index(resolve_index_dir_or_default(index))
+
+
+def _format(fmt: enum.Enum, json_flag: bool) -> str:
+    return "json" if json_flag else str(fmt.value)
+
+
+def _exit_for(found: bool) -> "typer.Exit":
+    return typer.Exit(ExitStatus.OK if found else ExitStatus.NO_HITS)
+
+
+@app.command("query")
+def query_command(
+    query: Optional[str] = typer.Argument(
+        None,
+        help=(
+            'What to search for: words (ranked, all words first), "exact phrases", AND/OR/NOT, -word, '
+            "field:value (title, section, source, byline, keywords, lang), word*, word~, "
+            'date:2025-03 or date:[2025-03-01 TO 2025-03-31], e.g. \'"joint headquarters" -academy\'.'
+        ),
+        show_default=False,
+    ),
+    index: Optional[Path] = IndexOption,
+    limit: int = LimitOption,
+    page: int = PageOption,
+    since: Optional[str] = SinceOption,
+    until: Optional[str] = UntilOption,
+    source: Optional[str] = SourceOption,
+    section: Optional[str] = SectionOption,
+    lang: Optional[str] = LangOption,
+    sort: SortOrder = typer.Option(
+        SortOrder.relevance, "--sort", "-s", case_sensitive=False,
+        help="relevance (best first), newest or oldest (undated articles last), e.g. --sort newest.",
+    ),
+    fragments: int = FragmentsOption,
+    fmt: OutputFormat = FormatOption,
+    json_flag: bool = JsonOption,
+    color: ColorChoice = ColorOption,
+    batch: Optional[str] = typer.Option(
+        None, "--batch", "-b",
+        help="Run one query per line of this file ('-' = stdin) and print JSON Lines, each tagged with its query, e.g. --batch queries.txt.",
+    ),
+) -> None:
+    """Search the index: ranked hits with highlighted fragments.
+
+    Words are ranked with BM25 (title counts double); articles holding all your words come first,
+    articles holding some still follow. Text output is for a person; --format json/jsonl/csv is
+    for scripts (stdout is data only; notes and "did you mean" go to stderr).
+
+    Exit codes: 0 = hits, 1 = no hits, 2 = error (no index, bad query, bad option), 130 = interrupted.
+
+    Example:  searchkit query "joint headquarters" --since 2025 -n 5
+              searchkit query budget --format jsonl | jq .title
+    """
+    from .render import render_notes, render_suggestion, write_results
+
+    output = _format(fmt, json_flag)
+    talk = stderr_console()
+    with _guard():
+        if batch is not None:
+            raise typer.Exit(
+                _run_batch(batch, index, output, dict(limit=limit, page=page, since=since, until=until, source=source,
+                                                      section=section, lang=lang, sort=sort.value, fragments=fragments))
+            )
+        if query is None:
+            raise fail("give a QUERY, or --batch FILE", "Example: searchkit query \"joint headquarters\"")
+        with _open(index) as ix:
+            try:
+                results = ix.search(
+                    query, limit=limit, page=page, since=since, until=until, source=source,
+                    section=section, lang=lang, sort=sort.value, fragments=fragments,
+                )
+            except SearchkitError as error:
+                error.query = query  # type: ignore[attr-defined]  # for the caret pointer
+                raise
+        render_notes(results, talk)
+        write_results(results, output, color=color.value)
+        render_suggestion(results, talk)
+        raise _exit_for(bool(results.hits))
+
+
+def _run_batch(source_name: str, index: Optional[Path], output: str, options: dict) -> int:  # type: ignore[type-arg]
+    """One query per line → JSON Lines (csv: rows); returns the exit code for the whole batch."""
+    from .errors import SearchkitError as _Error
+    from .render import CSV_COLUMNS, json_line, results_csv_rows, write_csv
+
+    if source_name == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        try:
+            lines = Path(source_name).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as error:
+            raise fail(f"cannot read the batch file {source_name}: {error.strerror or error}")
+    queries = [line.strip() for line in lines if line.strip()]
+    any_hits = any_error = False
+    out = sys.stdout
+    if output == "csv":
+        write_csv([], CSV_COLUMNS, out)
+    with _open(index) as ix:
+        for query in queries:
+            try:
+                results = ix.search(query, **options)
+            except _Error as error:
+                any_error = True
+                out.write(json_line({"query": query, "error": str(error)}) + "\n") if output != "csv" else None
+                stderr_console().print("Error: " + _safe(f"{query}: {error}"))
+                continue
+            any_hits = any_hits or bool(results.hits)
+            if output == "jsonl":
+                for hit in results.hits:
+                    out.write(json_line({"query": query, **hit.to_dict()}) + "\n")
+            elif output == "csv":
+                write_csv(results_csv_rows(results), None, out)
+            else:
+                out.write(json_line(results.to_dict()) + "\n")
+            out.flush()
+    if any_error:
+        return ExitStatus.ERROR
+    return ExitStatus.OK if any_hits else ExitStatus.NO_HITS
+
+
+def _safe(text: str) -> str:
+    from .render import safe_text
+
+    return safe_text(text, keep_newlines=False)
+
+
+@app.command("show")
+def show_command(
+    article_id: str = typer.Argument(..., metavar="ID", help="The article's id, as query output shows it, e.g. politics/joint-hq.txt."),
+    index: Optional[Path] = IndexOption,
+    highlight: Optional[str] = typer.Option(
+        None, "--highlight", "-H", help="Highlight what this query matches in the article, e.g. --highlight 'joint headquarters'."
+    ),
+    fmt: ShowFormat = typer.Option(
+        ShowFormat.text, "--format", "-f", case_sensitive=False,
+        help="text for a person, json for scripts (the article's fields, plus highlight spans), e.g. --format json.",
+    ),
+    json_flag: bool = typer.Option(False, "--json", help="Same as --format json, e.g. searchkit show ID --json."),
+    color: ColorChoice = ColorOption,
+) -> None:
+    """Print one whole article: its metadata and body.
+
+    Exit codes: 0 = shown, 2 = error (no index, no article with that id), 130 = interrupted.
+
+    Example:  searchkit show politics/joint-hq.txt --highlight "joint headquarters"
+    """
+    from .render import article_json, json_line, render_article_text, stdout_console
+
+    output = _format(fmt, json_flag)
+    with _guard():
+        with _open(index) as ix:
+            article = ix.get(article_id)
+            title_spans: tuple[tuple[int, int], ...] = ()
+            body_spans: tuple[tuple[int, int], ...] | None = None
+            if highlight:
+                try:
+                    body_spans = ix.highlight(article.body, highlight)
+                    title_spans = ix.title_highlight(article.title, highlight)
+                except SearchkitError as error:
+                    error.query = highlight  # type: ignore[attr-defined]
+                    raise
+        if output == "json":
+            sys.stdout.write(json_line(article_json(article, title_spans=title_spans, body_spans=body_spans)) + "\n")
+            sys.stdout.flush()
+        else:
+            render_article_text(article, stdout_console(color.value), title_spans=title_spans, body_spans=body_spans or ())
+    raise typer.Exit(ExitStatus.OK)
+
+
+@app.command("stats")
+def stats_command(
+    index: Optional[Path] = IndexOption,
+    fmt: ShowFormat = typer.Option(
+        ShowFormat.text, "--format", "-f", case_sensitive=False, help="text for a person, json for scripts, e.g. --format json."
+    ),
+    json_flag: bool = typer.Option(False, "--json", help="Same as --format json, e.g. searchkit stats --json."),
+    color: ColorChoice = ColorOption,
+) -> None:
+    """What the index holds: documents, date span, counts by source, section, language and encoding,
+    index size and schema version.
+
+    Exit codes: 0 = done, 2 = error (no index), 130 = interrupted.
+
+    Example:  searchkit stats --index reuters-index
+    """
+    from .render import json_line, render_stats_text, stdout_console
+
+    output = _format(fmt, json_flag)
+    with _guard():
+        with _open(index) as ix:
+            stats = ix.stats()
+        if output == "json":
+            sys.stdout.write(json_line(stats.to_dict()) + "\n")
+            sys.stdout.flush()
+        else:
+            render_stats_text(stats, stdout_console(color.value))
+    raise typer.Exit(ExitStatus.OK)
+
+
+@app.command("similar")
+def similar_command(
+    article_id: str = typer.Argument(..., metavar="ID", help="The article to find others like, e.g. politics/joint-hq.txt."),
+    index: Optional[Path] = IndexOption,
+    limit: int = LimitOption,
+    page: int = PageOption,
+    fragments: int = FragmentsOption,
+    fmt: OutputFormat = FormatOption,
+    json_flag: bool = JsonOption,
+    color: ColorChoice = ColorOption,
+) -> None:
+    """Articles like this one, found from its most telling words (Whoosh's more-like-this).
+
+    Same output formats as `query`. Exit codes: 0 = hits, 1 = none, 2 = error, 130 = interrupted.
+
+    Example:  searchkit similar politics/joint-hq.txt -n 5
+    """
+    from .render import write_results
+
+    output = _format(fmt, json_flag)
+    with _guard():
+        with _open(index) as ix:
+            results = ix.similar(article_id, limit=limit, page=page, fragments=fragments)
+        write_results(results, output, color=color.value)
+        raise _exit_for(bool(results.hits))
+
+
+@app.command("timeline")
+def timeline_command(
+    query: str = typer.Argument(..., help="What to count, in the syntax of `query` ('*' = every article), e.g. 'budget'."),
+    index: Optional[Path] = IndexOption,
+    by: Period = typer.Option(Period.month, "--by", case_sensitive=False, help="One bar per year, month or day (UTC), e.g. --by year."),
+    since: Optional[str] = SinceOption,
+    until: Optional[str] = UntilOption,
+    source: Optional[str] = SourceOption,
+    section: Optional[str] = SectionOption,
+    lang: Optional[str] = LangOption,
+    fmt: TimelineFormat = typer.Option(
+        TimelineFormat.text, "--format", "-f", case_sensitive=False,
+        help="text = a bar chart; json = {query, by, total, periods: [{period, count}]}; csv = period,count rows, e.g. --format csv.",
+    ),
+    json_flag: bool = typer.Option(False, "--json", help="Same as --format json, e.g. searchkit timeline budget --json."),
+    color: ColorChoice = ColorOption,
+) -> None:
+    """How many matching articles fall in each period, as a bar chart or data.
+
+    Periods with no articles between the first and last are shown as 0; undated articles are not
+    counted. Exit codes: 0 = some articles, 1 = none, 2 = error, 130 = interrupted.
+
+    Example:  searchkit timeline "joint headquarters" --by month --since 2024
+    """
+    from .render import json_line, render_timeline_text, stdout_console, timeline_dict, write_csv
+
+    output = _format(fmt, json_flag)
+    with _guard():
+        with _open(index) as ix:
+            try:
+                series = ix.timeline(query, by=by.value, since=since, until=until, source=source, section=section, lang=lang)
+            except SearchkitError as error:
+                error.query = query  # type: ignore[attr-defined]
+                raise
+        if output == "json":
+            sys.stdout.write(json_line(timeline_dict(query, by.value, series)) + "\n")
+            sys.stdout.flush()
+        elif output == "csv":
+            write_csv([[period, str(count)] for period, count in series], ("period", "count"))
+        else:
+            render_timeline_text(query, by.value, series, stdout_console(color.value))
+        raise _exit_for(any(count for _, count in series))
+
 
 
 def main() -> None:
