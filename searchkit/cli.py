@@ -11,12 +11,11 @@ Exit codes (like grep and ripgrep):
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
 
@@ -262,33 +261,38 @@ ColorOption = typer.Option(
 )
 
 
-@contextlib.contextmanager
-def _guard() -> Iterator[None]:
+class _guard:
     """Library errors → `Error: …` and exit 2; Ctrl-C → 130; a closed pipe → a quiet exit."""
-    from . import errors
 
-    try:
-        yield
-    except errors.QuerySyntaxError as error:
-        raise fail(str(error), _query_pointer(error))
-    except errors.ArticleNotFoundError as error:
-        raise fail(str(error), "Find article ids with `searchkit query WORDS --format jsonl` (the \"id\" key).")
-    except SearchkitError as error:
-        raise fail(str(error), error_hint(error))
-    except ValueError as error:
-        raise fail(str(error))
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
-        raise typer.Exit(ExitStatus.INTERRUPTED)
-    except BrokenPipeError:
-        # `searchkit query … | head`: the reader left. Point stdout at /dev/null so the final flush
-        # at exit cannot raise a second time, and leave quietly.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
-        raise typer.Exit(ExitStatus.OK)
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
+        from . import errors
+
+        if error is None or isinstance(error, (typer.Exit, typer.Abort)):
+            return False
+        if isinstance(error, errors.QuerySyntaxError):
+            raise fail(str(error), _query_pointer(error)) from None
+        if isinstance(error, errors.ArticleNotFoundError):
+            raise fail(str(error), "Find article ids with `searchkit query WORDS --format jsonl` (the \"id\" key).") from None
+        if isinstance(error, SearchkitError):
+            raise fail(str(error), error_hint(error)) from None
+        if isinstance(error, ValueError):
+            raise fail(str(error)) from None
+        if isinstance(error, KeyboardInterrupt):
+            sys.stderr.write("Interrupted.\n")
+            raise typer.Exit(ExitStatus.INTERRUPTED) from None
+        if isinstance(error, BrokenPipeError):
+            # `searchkit query … | head`: the reader left. Point stdout at /dev/null so the final
+            # flush at exit cannot raise a second time, and leave quietly.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
+            raise typer.Exit(ExitStatus.OK) from None
+        return False
 
 
 def _query_pointer(error: Exception) -> str | None:
@@ -322,6 +326,7 @@ def _exit_for(found: bool) -> "typer.Exit":
 def query_command(
     query: Optional[str] = typer.Argument(
         None,
+        metavar="QUERY",
         help=(
             'What to search for: words (ranked, all words first), "exact phrases", AND/OR/NOT, -word, '
             "field:value (title, section, source, byline, keywords, lang), word*, word~, "
@@ -536,7 +541,7 @@ def similar_command(
 
 @app.command("timeline")
 def timeline_command(
-    query: str = typer.Argument(..., help="What to count, in the syntax of `query` ('*' = every article), e.g. 'budget'."),
+    query: str = typer.Argument(..., metavar="QUERY", help="What to count, in the syntax of `query` ('*' = every article), e.g. 'budget'."),
     index: Optional[Path] = IndexOption,
     by: Period = typer.Option(Period.month, "--by", case_sensitive=False, help="One bar per year, month or day (UTC), e.g. --by year."),
     since: Optional[str] = SinceOption,

@@ -161,7 +161,7 @@ def stdout_console(color: str = "auto", file: Any = None) -> Any:
     stream = file if file is not None else sys.stdout
     is_tty = bool(getattr(stream, "isatty", lambda: False)())
     mode = wants_color(color, is_tty)
-    return Console(
+    console = Console(
         file=stream,
         force_terminal=mode is not None,
         no_color=mode is False,
@@ -172,6 +172,13 @@ def stdout_console(color: str = "auto", file: Any = None) -> Any:
         # Piped output keeps each line whole rather than wrapping it at 80 columns.
         soft_wrap=mode is None,
     )
+    # rich answers a closed pipe with SystemExit(1); let the CLI decide (a quiet exit, as `main` does).
+    console.on_broken_pipe = _raise_broken_pipe
+    return console
+
+
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError()
 
 
 def styled(text: str, spans: tuple[tuple[int, int], ...] | list[tuple[int, int]] = (), *, style: str = HIGHLIGHT_STYLE, base: str = "", one_line: bool = True) -> Any:
