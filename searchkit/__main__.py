@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main()
+# Guarded: reader processes started by forkserver import this module as `__mp_main__`.
+if __name__ == "__main__":
+    main()

@@ -363,6 +363,7 @@ def query_command(
 
     Exit codes: 0 = hits, 1 = no hits, 2 = error (no index, bad query, bad option), 130 = interrupted.
 
+    \b
     Example:  searchkit query "joint headquarters" --since 2025 -n 5
               searchkit query budget --format jsonl | jq .title
     """
@@ -457,6 +458,7 @@ def show_command(
 
     Exit codes: 0 = shown, 2 = error (no index, no article with that id), 130 = interrupted.
 
+    \b
     Example:  searchkit show politics/joint-hq.txt --highlight "joint headquarters"
     """
     from .render import article_json, json_line, render_article_text, stdout_console
@@ -496,6 +498,7 @@ def stats_command(
 
     Exit codes: 0 = done, 2 = error (no index), 130 = interrupted.
 
+    \b
     Example:  searchkit stats --index reuters-index
     """
     from .render import json_line, render_stats_text, stdout_console
@@ -527,6 +530,7 @@ def similar_command(
 
     Same output formats as `query`. Exit codes: 0 = hits, 1 = none, 2 = error, 130 = interrupted.
 
+    \b
     Example:  searchkit similar politics/joint-hq.txt -n 5
     """
     from .render import write_results
@@ -561,6 +565,7 @@ def timeline_command(
     Periods with no articles between the first and last are shown as 0; undated articles are not
     counted. Exit codes: 0 = some articles, 1 = none, 2 = error, 130 = interrupted.
 
+    \b
     Example:  searchkit timeline "joint headquarters" --by month --since 2024
     """
     from .render import json_line, render_timeline_text, stdout_console, timeline_dict, write_csv

@@ -18,11 +18,16 @@ from typing import Iterator
 
 @dataclass(frozen=True)
 class FoundFile:
-    path: str  # absolute
-    relpath: str  # relative to root, "/"-separated: the id of its articles
-    root: str  # the absolute root it was found under
+    path: str  # absolute, as the OS gave it (may hold surrogate escapes): what is opened
+    relpath: str  # relative to root, "/"-separated, a `path_key`: the id of its articles
+    root: str  # the `path_key` of the absolute root it was found under
     size: int
     mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        """The path as the index and the manifest record it (see `path_key`)."""
+        return path_key(self.path)
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,20 @@ def selected(relpath: str, include: tuple[str, ...], exclude: tuple[str, ...]) -
     return not (exclude and _matches(relpath, exclude))
 
 
+def path_key(path: str) -> str:
+    """A path any UTF-8 store accepts: the path itself, or, for a name that is not valid UTF-8
+    (Python holds its bytes as surrogate escapes, which SQLite and Whoosh refuse), those bytes
+    written as `\\xff` escapes. Stable across runs, so the manifest and index can key on it."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def display_path(path: str) -> str:
-    """A file name that prints safely even when it is not valid UTF-8 (surrogate escapes)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A file name that prints safely even when it is not valid UTF-8 (its odd bytes as `\\xff`)."""
+    return path_key(path)
 
 
 def walk(
@@ -68,12 +84,13 @@ def walk(
             yield WalkProblem(display_path(root_path), error.strerror or str(error))
             return
         # A file named on the command line is taken even if hidden or outside the globs' reach.
-        yield FoundFile(root_path, rel, root_path, st.st_size, st.st_mtime_ns)
+        yield FoundFile(root_path, path_key(rel), path_key(root_path), st.st_size, st.st_mtime_ns)
         return
     if not os.path.isdir(root_path):
         yield WalkProblem(display_path(root_path), "no such file or folder")
         return
     skip = {os.path.abspath(d) for d in skip_dirs}
+    root_key = path_key(root_path)
     problems: list[WalkProblem] = []
 
     def on_error(error: OSError) -> None:
@@ -89,7 +106,7 @@ def walk(
             if name.startswith("."):
                 continue
             full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, root_path).replace(os.sep, "/")
+            rel = path_key(os.path.relpath(full, root_path).replace(os.sep, "/"))
             if not selected(rel, include, exclude):
                 continue
             try:
@@ -100,6 +117,6 @@ def walk(
                 continue
             if not os.path.isfile(full):
                 continue
-            yield FoundFile(full, rel, root_path, st.st_size, st.st_mtime_ns)
+            yield FoundFile(full, rel, root_key, st.st_size, st.st_mtime_ns)
     while problems:
         yield problems.pop(0)

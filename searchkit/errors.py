@@ -40,6 +40,10 @@ class IndexLockedError(SearchkitError):
     """Another indexer holds the index's write lock past the lock timeout."""
 
 
+class IndexWriteError(SearchkitError):
+    """The index folder cannot be written (disk full, read-only, no permission); the last commit is kept."""
+
+
 class NotAnIndexError(SearchkitError):
     """A folder given as the index holds other files than a searchkit index, so it is not touched."""
 

@@ -129,7 +129,8 @@ def find_matches(text: str, spec: MatchSpec) -> list[Match]:
         for tok in tokens:
             by_pos.setdefault(tok.pos, []).append(tok)
         for words, slop in spec.phrases:
-            found.extend(_phrase_matches(tokens, by_pos, words, slop))
+            if words:
+                found.extend(_phrase_matches(tokens, by_pos, words, max(1, slop)))
     return _merge(found)
 
 

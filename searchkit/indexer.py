@@ -1,48 +1,69 @@
 """Indexing: source files → a committed Whoosh index, incrementally, in batches, on every core.
 
-The run has three phases:
+The run has three phases, all under the index's writer lock (`storage.IndexLock`), so a second
+indexer waits for the first rather than interleaving batches with it:
 
 1. *Plan.* Discovery lists the files under the given folders; each is compared with the manifest
    (size + mtime, then the content hash when those differ) and sorted into new, changed,
    unchanged and deleted. An unchanged archive ends here: nothing is opened for writing.
-2. *Read.* New and changed files are read in worker processes (decode → reader → Articles), so
-   parsing and decoding use the other cores while the main process analyses and writes.
+2. *Read.* New and changed files are read in worker processes (decode → reader → Articles →
+   Whoosh documents), so parsing, decoding and date arithmetic use the other cores, and whatever a
+   hostile file does to them costs that file only. A worker that dies outright (a crash in a
+   parser, the OOM killer) is found by reading the files it had in flight one at a time.
 3. *Write.* For each file, its old articles are deleted by path and its new ones added; every
    `batch_articles` articles the writer commits and the manifest records the files of that batch.
    A crash loses at most the batch in flight, and the next run picks up from there: files the
    manifest does not know are read again, and delete-then-add makes that idempotent.
 
-`--rebuild` builds a new index in a sibling folder and swaps it in only when it is complete.
+`--rebuild` builds a new index in a hidden sibling folder and swaps it in only when it is
+complete: on Linux with one atomic `renameat2(RENAME_EXCHANGE)`; elsewhere with two renames, and a
+crash between them is undone by the next run (`recover_interrupted_swap`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import os
+import re
 import shutil
+import sqlite3
+import sys
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .discover import FoundFile, WalkProblem, display_path, walk
-from .errors import IndexLockedError, NotAnIndexError, ReadError, SearchkitError
-from .models import Article, FileFailure, IndexReport
+from .discover import FoundFile, WalkProblem, display_path, path_key, walk
+from .errors import IndexWriteError, ReadError, SearchkitError
+from .models import FileFailure, IndexReport
 from .storage import (
+    KEEP_ACROSS_REBUILD,
     MANIFEST_NAME,
     WHOOSH_INDEX_NAME,
     FileRecord,
+    IndexLock,
     Manifest,
     check_folder_is_ours,
+    check_replaceable,
+    clean_leftovers,
     has_index,
-    is_own_file,
+    pid_alive,
+    remove_index_folder,
+    strangers_in,
+    write_error,
 )
 
 ProgressCallback = Callable[..., None]
 
 DEFAULT_ROOT = "sample_docs"
 _SNIFF_BYTES = 8192
+# Lone surrogates come from JSON's "\ud800" escapes; Whoosh and SQLite cannot encode them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -60,15 +81,15 @@ class IndexOptions:
 
 @dataclass
 class FileResult:
-    """What a worker made of one file."""
+    """What a worker made of one file: the Whoosh documents of its articles, or why there are none."""
 
-    path: str
+    path: str  # the file's `path_key`: how the index and the manifest name it
     relpath: str
     root: str
     size: int
     mtime_ns: int
     sha256: str = ""
-    articles: list[Article] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None  # in no known format
@@ -83,14 +104,15 @@ def _hash_file(path: str) -> str:
 
 
 def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> FileResult:
-    """Read one source file into Articles. Runs in a worker process; never raises for bad input."""
+    """Read one source file into Whoosh documents. Runs in a worker process; never raises for bad input."""
     from . import readers
     from .decode import decode, looks_binary
     from .models import Source
 
-    result = FileResult(found.path, found.relpath, found.root, found.size, found.mtime_ns)
+    result = FileResult(found.key, found.relpath, found.root, found.size, found.mtime_ns)
     shown = display_path(found.path)
     try:
+        # The size is checked from the walk's stat, before the file is opened: a huge file costs no memory.
         if max_file_size and found.size > max_file_size:
             result.error = f"larger than --max-file-size ({found.size / 1e6:.0f} MB > {max_file_size / 1e6:.0f} MB)"
             return result
@@ -102,7 +124,12 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
                 if looks_binary(head) or readers.reader_for(found.relpath, decode(head, encoding=encoding).text) is None:
                     result.skipped = "not in a format searchkit reads"
                     return result
-            data = head + handle.read()
+            # The file may have grown since the walk: read no more than the limit allows.
+            rest = handle.read(max_file_size + 1 - len(head)) if max_file_size else handle.read()
+            data = head + rest
+        if max_file_size and len(data) > max_file_size:
+            result.error = f"larger than --max-file-size ({max_file_size / 1e6:.0f} MB; it grew while being indexed)"
+            return result
         result.sha256 = hashlib.sha256(data).hexdigest()
         if not data.strip():
             result.error = "empty file"
@@ -120,15 +147,18 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
         if reader is None:
             result.skipped = "not in a format searchkit reads"
             return result
+        articles = []
         for item in reader.read(decoded.text, Source(found.relpath, decoded)):
             if isinstance(item, readers.ReadWarning):
                 result.warnings.append(f"{shown}: {item.message}")
             else:
                 if item.date is not None and item.date.implausible:
                     result.warnings.append(f"{shown}: {item.id}: implausible date {item.date.isoformat()} kept")
-                result.articles.append(item)
-        if not result.articles:
+                articles.append(item)
+        if not articles:
             result.error = "no articles found"
+            return result
+        result.documents = _documents(articles, found.key)
     except ReadError as error:
         result.error = error.reason
     except OSError as error:
@@ -141,7 +171,23 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
         result.error = "too large to read into memory"
     except Exception as error:  # a reader bug must cost one file, not the run
         result.error = f"unexpected {error.__class__.__name__}: {error}"
+    if result.error:
+        result.documents = []
     return result
+
+
+def _documents(articles: list[Any], file_key: str) -> list[dict[str, Any]]:
+    """Whoosh documents for a file's articles, made here so a bad one fails its file, not the run."""
+    from .schema import to_document
+
+    documents = []
+    for article in articles:
+        doc = to_document(article, file_key)
+        for name, value in doc.items():
+            if isinstance(value, str) and _SURROGATES.search(value):
+                doc[name] = _SURROGATES.sub("\ufffd", value)
+        documents.append(doc)
+    return documents
 
 
 def _worker(args: tuple[FoundFile, str | None, int]) -> FileResult:
@@ -155,6 +201,7 @@ class _Plan:
     rehashed: list[FileRecord] = field(default_factory=list)  # same content, new mtime
     deleted: list[str] = field(default_factory=list)
     problems: list[WalkProblem] = field(default_factory=list)
+    missing_roots: list[str] = field(default_factory=list)
     new: int = 0
     changed: int = 0
     seen: int = 0
@@ -162,22 +209,24 @@ class _Plan:
 
 def _plan(roots: list[str], known: dict[str, FileRecord], options: IndexOptions, index_dir: Path) -> _Plan:
     plan = _Plan()
-    seen_paths: set[str] = set()
-    walked_roots: list[str] = []
+    seen_keys: set[str] = set()
+    walked_roots: set[str] = set()
     for root in roots:
         if not os.path.exists(root):
+            plan.missing_roots.append(root)
             plan.problems.append(WalkProblem(display_path(root), "no such file or folder (its indexed articles are kept)"))
             continue
-        walked_roots.append(os.path.abspath(root))
+        walked_roots.add(path_key(os.path.abspath(root)))
         for item in walk(root, include=options.include, exclude=options.exclude, skip_dirs=(str(index_dir),)):
             if isinstance(item, WalkProblem):
                 plan.problems.append(item)
                 continue
-            if item.path in seen_paths:
+            key = item.key
+            if key in seen_keys:
                 continue  # the same file reached from two roots
-            seen_paths.add(item.path)
+            seen_keys.add(key)
             plan.seen += 1
-            record = known.get(item.path)
+            record = known.get(key)
             if record is None:
                 plan.new += 1
                 plan.to_read.append(item)
@@ -186,13 +235,13 @@ def _plan(roots: list[str], known: dict[str, FileRecord], options: IndexOptions,
             elif record.sha256 and record.size == item.size and _safe_hash(item.path) == record.sha256:
                 plan.unchanged.append(item)
                 plan.rehashed.append(
-                    FileRecord(item.path, record.root, item.size, item.mtime_ns, record.sha256, record.articles, record.status)
+                    FileRecord(key, record.root, item.size, item.mtime_ns, record.sha256, record.articles, record.status)
                 )
             else:
                 plan.changed += 1
                 plan.to_read.append(item)
     for path, record in known.items():
-        if path not in seen_paths and record.root in walked_roots:
+        if path not in seen_keys and record.root in walked_roots:
             plan.deleted.append(path)
     return plan
 
@@ -204,6 +253,15 @@ def _safe_hash(path: str) -> str:
         return ""
 
 
+def _mp_context() -> Any:
+    import multiprocessing
+
+    # Not "fork": a forked reader would inherit the index's lock, and one orphaned by a kill -9 of
+    # the indexer would keep the index locked until it exited.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _read_all(files: list[FoundFile], options: IndexOptions) -> Iterator[FileResult]:
     jobs = options.jobs or os.cpu_count() or 1
     tasks = [(f, options.encoding, options.max_file_size) for f in files]
@@ -213,50 +271,64 @@ def _read_all(files: list[FoundFile], options: IndexOptions) -> Iterator[FileRes
         for task in tasks:
             yield read_file(*task)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        # Bounded read-ahead: results wait for the writer, and memory should not grow with the archive.
-        window = jobs * 2
-        pending: list[Any] = []
-        queue = iter(tasks)
-        for task in queue:
-            pending.append(pool.submit(_worker, task))
-            if len(pending) >= window:
-                break
-        while pending:
-            future = pending.pop(0)
-            yield future.result()
-            for task in queue:
-                pending.append(pool.submit(_worker, task))
-                break
+    context = _mp_context()
+    queue = deque(tasks)
+    while queue:
+        orphans: list[Any] = []
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            # Bounded read-ahead: results wait for the writer, and memory should not grow with the archive.
+            window = jobs * 2
+            pending: deque[tuple[Any, Any]] = deque()
+            while queue and len(pending) < window:
+                task = queue.popleft()
+                pending.append((task, pool.submit(_worker, task)))
+            try:
+                while pending:
+                    result = pending[0][1].result()
+                    pending.popleft()
+                    yield result
+                    if queue:
+                        task = queue.popleft()
+                        pending.append((task, pool.submit(_worker, task)))
+            except BrokenProcessPool:
+                orphans = [task for task, _ in pending]
+        for task in orphans:
+            yield _read_alone(task, context)
+
+
+def _read_alone(task: tuple[FoundFile, str | None, int], context: Any) -> FileResult:
+    """Read one file in a process of its own, to tell whether it is what killed a reader."""
+    found = task[0]
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(_worker, task).result()
+    except BrokenProcessPool:
+        result = FileResult(found.key, found.relpath, found.root, found.size, found.mtime_ns)
+        result.error = "the reader process died on this file (out of memory, or a crash in a parser)"
+        return result
 
 
 def _open_writer(ix: Any, options: IndexOptions) -> Any:
-    from whoosh.index import LockError
-
-    try:
-        return ix.writer(timeout=options.lock_timeout, delay=0.25, limitmb=options.writer_memory_mb)
-    except LockError as error:
-        raise IndexLockedError(
-            f"another indexer is writing to {ix.storage.folder} (waited {options.lock_timeout:g}s for its lock)"
-        ) from error
+    # The run holds the index's lock (IndexLock) from start to end; the writer must not take it again.
+    return ix.writer(_lk=False, limitmb=options.writer_memory_mb)
 
 
 def _ensure_index(index_dir: Path) -> Any:
-    """Open the Whoosh index in `index_dir`, creating folder, manifest and index as needed."""
+    """Open the Whoosh index in `index_dir`, creating it and the manifest as needed. Call under the lock."""
     from whoosh import index as whoosh_index
 
     from .schema import build_schema
     from .storage import open_whoosh
 
+    if not whoosh_index.exists_in(str(index_dir), indexname=WHOOSH_INDEX_NAME):
+        if has_index(index_dir):
+            with Manifest(index_dir) as manifest:
+                manifest.check_version()
+        whoosh_index.create_in(str(index_dir), build_schema(), indexname=WHOOSH_INDEX_NAME).close()
+    # The manifest after the Whoosh files: a folder with a manifest always opens.
     if not has_index(index_dir):
-        check_folder_is_ours(index_dir)
-        index_dir.mkdir(parents=True, exist_ok=True)
         with Manifest(index_dir) as manifest:
             manifest.stamp()
-    if not whoosh_index.exists_in(str(index_dir), indexname=WHOOSH_INDEX_NAME):
-        with Manifest(index_dir) as manifest:
-            manifest.check_version()
-        return whoosh_index.create_in(str(index_dir), build_schema(), indexname=WHOOSH_INDEX_NAME)
     return open_whoosh(index_dir)
 
 
@@ -271,10 +343,12 @@ def index_paths(
 
     With no paths, re-index the folders recorded in the index, or `./sample_docs` for a new one.
     Files that cannot be read are reported in the result, never raised; errors that make the whole
-    run impossible (a locked or incompatible index) raise `SearchkitError`.
+    run impossible (a locked, incompatible, damaged or unwritable index) raise `SearchkitError`,
+    and leave the last committed index as it was.
     """
     options = options or IndexOptions()
     index_dir = Path(index_dir)
+    notes = recover_interrupted_swap(index_dir)
     roots = [os.path.abspath(p) for p in paths]
     if not roots and has_index(index_dir):
         with Manifest(index_dir) as manifest:
@@ -282,11 +356,45 @@ def index_paths(
     if not roots:
         roots = [os.path.abspath(DEFAULT_ROOT)]
     if options.rebuild:
-        return _rebuild(roots, index_dir, options, progress)
-    return _index_into(roots, index_dir, options, progress)
+        report = _rebuild(roots, index_dir, options, progress)
+    else:
+        report = _index_into(roots, index_dir, options, progress)
+    if notes:
+        report = replace(report, warnings=(*notes, *report.warnings))
+    return report
+
+
+def _make_folder(index_dir: Path) -> None:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise write_error(index_dir, error) or IndexWriteError(
+            f"{index_dir}: cannot create the index folder ({error.strerror or error})"
+        ) from error
 
 
 def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progress: ProgressCallback | None) -> IndexReport:
+    if not has_index(index_dir):
+        check_folder_is_ours(index_dir)
+    _make_folder(index_dir)
+    with IndexLock(index_dir, options.lock_timeout) as lock:
+        notes = []
+        if lock.stale is not None:
+            notes.append(f"{index_dir}: cleared a stale lock left by {lock.stale.describe()}, which is no longer running")
+        clean_leftovers(index_dir)
+        try:
+            return _write(roots, index_dir, options, progress, notes)
+        except (OSError, sqlite3.OperationalError) as error:
+            # Disk full, read-only, permissions: the last commit stands; say so instead of a traceback.
+            converted = write_error(index_dir, error)
+            if converted is None:
+                raise
+            raise converted from error
+
+
+def _write(
+    roots: list[str], index_dir: Path, options: IndexOptions, progress: ProgressCallback | None, notes: list[str]
+) -> IndexReport:
     started = time.perf_counter()
     notify = progress or (lambda *args, **kwargs: None)
     ix = _ensure_index(index_dir)
@@ -294,7 +402,7 @@ def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progre
         known = manifest.files()
         plan = _plan(roots, known, options, index_dir)
         failures = [FileFailure(p.path, p.reason) for p in plan.problems]
-        warnings: list[str] = []
+        warnings: list[str] = list(notes)
         skipped: list[str] = []
         written = deleted_articles = 0
         wrote = False
@@ -303,6 +411,7 @@ def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progre
             manifest.record(plan.rehashed, [])
         if plan.to_read or plan.deleted:
             notify("start", 0, len(plan.to_read))
+            manifest.begin_run()
             writer = _open_writer(ix, options)
             batch: list[FileRecord] = []
             batch_deleted: list[str] = []
@@ -326,14 +435,12 @@ def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progre
                     if not index_was_empty or result.path in known:
                         # Replace whatever this file gave before (also after a crash the manifest missed).
                         deleted_articles += writer.delete_by_term("path", result.path)
-                    from .schema import to_document
-
-                    for article in result.articles:
-                        writer.add_document(**to_document(article, result.path))
-                    written += len(result.articles)
-                    in_batch += len(result.articles)
+                    for document in result.documents:
+                        writer.add_document(**document)
+                    written += len(result.documents)
+                    in_batch += len(result.documents)
                     batch.append(
-                        FileRecord(result.path, result.root, result.size, result.mtime_ns, result.sha256, len(result.articles), "ok")
+                        FileRecord(result.path, result.root, result.size, result.mtime_ns, result.sha256, len(result.documents), "ok")
                     )
                     if in_batch >= options.batch_articles:
                         notify("commit")
@@ -344,21 +451,26 @@ def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progre
                 notify("commit")
                 writer.commit()
                 manifest.record(batch, batch_deleted)
+                manifest.end_run()
                 wrote = True
             except BaseException:
-                writer.cancel()
+                if not writer.is_closed:
+                    try:
+                        writer.cancel()
+                    except Exception:
+                        pass  # an unwritable folder may refuse even this; the last commit stands either way
                 raise
             finally:
                 notify("end")
         manifest.add_roots(roots)
-    deleted_files = len(plan.deleted)
+    ix.close()
     return IndexReport(
         index_dir=str(index_dir),
         files_seen=plan.seen,
         files_new=plan.new,
         files_changed=plan.changed,
         files_unchanged=len(plan.unchanged),
-        files_deleted=deleted_files,
+        files_deleted=len(plan.deleted),
         files_skipped=len(skipped),
         files_failed=len(failures),
         articles_written=written,
@@ -371,35 +483,148 @@ def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progre
     )
 
 
+# --- rebuild -------------------------------------------------------------------------------------
+
+
+def _sibling(index_dir: Path, kind: str, pid: int | None = None) -> Path:
+    """`.NAME.rebuild-PID` (a fresh index being built) or `.NAME.old-PID` (the old one, mid-swap)."""
+    return index_dir.parent / f".{index_dir.name}.{kind}-{pid if pid is not None else os.getpid()}"
+
+
+def _siblings(index_dir: Path, kind: str) -> list[tuple[Path, int]]:
+    found = []
+    prefix = f".{index_dir.name}.{kind}-"
+    try:
+        entries = list(index_dir.parent.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name[len(prefix):].isdigit() and entry.is_dir():
+            found.append((entry, int(entry.name[len(prefix):])))
+    return found
+
+
+def recover_interrupted_swap(index_dir: Path) -> list[str]:
+    """Put back an index that a crash left in its backup folder mid-swap (only where the swap is not atomic)."""
+    if index_dir.exists() or index_dir.is_symlink():
+        return []
+    for backup, pid in sorted(_siblings(index_dir, "old"), key=lambda item: item[0].stat().st_mtime, reverse=True):
+        if pid_alive(pid) and pid != os.getpid():
+            continue  # a rebuild in the middle of its swap right now
+        if has_index(backup) and not strangers_in(backup):
+            backup.rename(index_dir)
+            return [f"{index_dir}: restored the index from {backup.name}, left by a rebuild that was interrupted mid-swap"]
+    return []
+
+
+def _remove_stale_siblings(index_dir: Path) -> None:
+    # Called under the index's lock, so no other rebuild of this index is running: what is left
+    # was left by a killed one. Only folders holding nothing but our files are removed.
+    for kind in ("rebuild", "old"):
+        for folder, pid in _siblings(index_dir, kind):
+            if pid != os.getpid() and pid_alive(pid):
+                continue
+            if not strangers_in(folder):
+                remove_index_folder(folder)
+
+
 def _rebuild(roots: list[str], index_dir: Path, options: IndexOptions, progress: ProgressCallback | None) -> IndexReport:
     """Build a fresh index beside the old one; swap it in only when complete."""
-    check_folder_is_ours(index_dir)
-    if index_dir.exists() and any(index_dir.iterdir()) and not has_index(index_dir):
-        leftovers = [p.name for p in index_dir.iterdir() if p.name not in (".gitignore", "README.md")]
-        if leftovers:
-            raise NotAnIndexError(f"{index_dir} is not a searchkit index; refusing to replace it")
-    parent = index_dir.absolute().parent
-    fresh = parent / f".{index_dir.name}.rebuild-{os.getpid()}"
-    old = parent / f".{index_dir.name}.old-{os.getpid()}"
-    if fresh.exists():
-        shutil.rmtree(fresh)
+    shown = index_dir
+    # A symlinked index folder is rebuilt where it points, and the link is left alone.
+    index_dir = Path(os.path.realpath(index_dir))
+    check_replaceable(index_dir)
+    existed = index_dir.exists()
+    _make_folder(index_dir)  # a home for the lock, even for an index built for the first time
+    fresh = _sibling(index_dir, "rebuild")
+    swapped = False
     try:
-        report = _index_into(roots, fresh, options, progress)
+        with IndexLock(index_dir, options.lock_timeout) as lock:
+            check_replaceable(index_dir)  # again, now that nobody else can write to it
+            _remove_stale_siblings(index_dir)
+            for root in roots:
+                if not os.path.exists(root):
+                    # A rebuild without one of the indexed folders would drop all its articles.
+                    raise ReadError(display_path(root), "no such file or folder; the rebuild was not started and the old index is kept")
+            if fresh.exists():
+                remove_index_folder(fresh)
+            try:
+                report = _index_into(roots, fresh, replace(options, rebuild=False), progress)
+                old_documents = _document_count(index_dir)
+                if report.articles_written == 0 and old_documents:
+                    raise ReadError(
+                        ", ".join(display_path(r) for r in roots),
+                        f"the rebuild found no articles; the old index ({old_documents} articles) is kept",
+                    )
+                for name in KEEP_ACROSS_REBUILD:
+                    if (index_dir / name).is_file():
+                        shutil.copy2(index_dir / name, fresh / name)
+                _swap(index_dir, fresh)
+                swapped = True
+            except BaseException:
+                if fresh.exists() and not swapped:
+                    remove_index_folder(fresh)
+                raise
+            notes = []
+            if lock.stale is not None:
+                notes.append(f"{shown}: cleared a stale lock left by {lock.stale.describe()}, which is no longer running")
+        # `fresh` now holds the old index (and the lock file we held): delete our files only.
+        left = remove_index_folder(fresh) if fresh.exists() else []
+        if left:
+            notes.append(f"{fresh}: the old index was kept there because the folder also holds {', '.join(left[:3])}")
     except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
+        if not existed and not swapped and index_dir.exists() and not strangers_in(index_dir) and not has_index(index_dir):
+            remove_index_folder(index_dir)  # made only to hold the lock
         raise
-    # Keep the folder's own README/.gitignore (the repository's index/ has them).
-    if index_dir.exists():
-        for name in (".gitignore", "README.md"):
-            if (index_dir / name).exists():
-                shutil.copy2(index_dir / name, fresh / name)
-        index_dir.rename(old)
-    fresh.rename(index_dir)
-    if old.exists():
-        # Only our own files are removed: the folder was checked to hold nothing else.
-        if all(is_own_file(p.name) for p in old.iterdir()):
-            shutil.rmtree(old)
-    return IndexReport(**{**report.__dict__, "index_dir": str(index_dir)})
+    return replace(report, index_dir=str(shown), warnings=(*notes, *report.warnings))
 
 
-__all__ = ["IndexOptions", "index_paths", "read_file", "MANIFEST_NAME"]
+def _document_count(index_dir: Path) -> int:
+    from whoosh import index as whoosh_index
+
+    try:
+        ix = whoosh_index.open_dir(str(index_dir), indexname=WHOOSH_INDEX_NAME)
+        try:
+            return int(ix.doc_count())
+        finally:
+            ix.close()
+    except Exception:
+        return 0  # no old index, or a damaged one: nothing worth keeping over the rebuild
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2); False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False  # an old or non-glibc C library
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # a kernel or file system without it
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def _swap(index_dir: Path, fresh: Path) -> None:
+    """Put `fresh` in place of `index_dir`, leaving the old index at `fresh`."""
+    if _exchange(fresh, index_dir):
+        return
+    backup = _sibling(index_dir, "old")
+    os.rename(index_dir, backup)
+    # The one window a crash can hit: `index_dir` does not exist until the next line. The next run
+    # (index, doctor) finds the backup and renames it back: `recover_interrupted_swap`.
+    os.rename(fresh, index_dir)
+    os.rename(backup, fresh)
+
+
+__all__ = ["IndexOptions", "index_paths", "read_file", "recover_interrupted_swap", "MANIFEST_NAME"]

@@ -12,11 +12,12 @@ The stages, in order:
 2. **Rank**. Plain words are a *ranked OR*: every document holding any query word is found and
    BM25F orders them (title boosted at index time, see `schema.TITLE_BOOST`). A long
    natural-language question is never turned into an AND that nothing satisfies (on the TIME
-   collection an AND scores MAP 0.045, the ranked OR 0.670). Short queries — two or three
-   distinct words, like `joint headquarters` — are usually meant together, so there a document's
-   score is scaled by the share of query words it holds (a coordination factor, `COORD_POWER`):
-   documents with both words come first and those with one still follow. Longer queries are left
-   to BM25, because on TIME any coordination bonus lowered MAP (SQR 0.9: 0.667; share^0.5: 0.625).
+   collection an AND scores MAP 0.045, this ranked OR 0.669). Short queries — two or three
+   distinct words, like `joint headquarters` — are usually meant together, so there documents
+   are tiered by how many of the words they hold (BM25 orders each tier): the documents with both
+   words come first, however often another repeats just one, and those with one still follow —
+   an AND with its fallback in one ranking. Longer queries are left to BM25, because on TIME every
+   coordination bonus we tried lowered MAP (Whoosh's SQR 0.9: 0.667; score x share^0.5: 0.625).
 
 3. **Repair**. Whoosh reads `a NOT b` inside an OR group as "a, or anything without b"; we rewrite
    it to "a and not b". Wildcards, prefixes, fuzzy terms and term ranges are expanded here into
@@ -55,7 +56,7 @@ from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
 from whoosh.qparser import syntax as wsyntax
 from whoosh.qparser.plugins import TaggingPlugin
-from whoosh.util.times import datetime_to_long, long_to_datetime
+from whoosh.util.times import long_to_datetime
 
 from . import highlight
 from .analysis import TOKEN_PATTERN, fold, has_cjk, terms, word_term
@@ -64,11 +65,10 @@ from .models import Article, Hit, ParsedDate, Results
 from .schema import QUERYABLE_FIELDS, SCHEMA_VERSION
 from .storage import open_whoosh, resolve_index_dir
 
-# Ranking. Queries of at most COORD_MAX_WORDS distinct words have each document's score scaled by
-# (matched words / query words) ** COORD_POWER. COORD_SCALE is Whoosh's own additive "SQR" bonus
-# on the group of words (None = off); it measured slightly below plain BM25 on TIME.
+# Ranking. Queries of 2..COORD_MAX_WORDS distinct words rank documents holding more of them first
+# (see _CoordMatcher); longer ones are plain BM25. COORD_SCALE is Whoosh's own additive "SQR"
+# bonus on the group of words (None = off); it measured slightly below plain BM25 on TIME.
 COORD_MAX_WORDS = 3
-COORD_POWER = 1.0
 COORD_SCALE: float | None = None
 DEFAULT_FIELDS = ("title", "body")
 
@@ -268,6 +268,7 @@ class ParsedQuery:
     q: Any
     notes: list[str] = field(default_factory=list)
     plain: bool = False  # searched as plain words after the syntax failed
+    expanded: bool = False  # holds wildcard/fuzzy/range expansions (alternatives, not words)
 
 
 class QueryBuilder:
@@ -306,11 +307,13 @@ class QueryBuilder:
             )
             q = None
         if q is not None:
+            parsed.expanded = any(isinstance(leaf, wq.MultiTerm) for leaf in q.leaves())
             q = self._repair(q, reader, parsed.notes)
             # An explicit OR is the user's word; only the implicit grouping of words is ours to read.
             if not _EXPLICIT_OR.search(text):
                 q = _restrict(q)
-            q = _coordinate(q)
+            if COORD_MAX_WORDS >= 2 and not parsed.expanded:
+                q = _coordinate(q)
         if q is None or _is_null(q):
             plain = _plain_words(text)
             fallback = self._repair(self.plain_parser.parse(plain), reader, parsed.notes) if plain else wq.NullQuery
@@ -405,39 +408,55 @@ class QueryBuilder:
 
 
 class _CoordMatcher(WrappingMatcher):  # type: ignore[misc]
-    """Scales each document's score by the share of the query's words it holds.
+    """Ranks documents holding more of a short query's words first, BM25 deciding within a tier.
 
-    The factor is at most 1, so the child's block and max qualities stay valid upper bounds and
-    Whoosh's block skipping remains correct.
+    score = (distinct query words matched - 1) + BM25 / tier, where `tier` is an upper bound of
+    the BM25 score (the child's max quality when the search began), so the fraction stays below 1
+    and a document with both words always outranks one with a single word, however often it
+    repeats it. Scores are on our own scale, so the child must never prune blocks by them.
     """
 
-    def __init__(self, child: Any, words: int, power: float) -> None:
+    def __init__(self, child: Any, words: int, tier: float) -> None:
         super().__init__(child)
         self._words = words
-        self._power = power
+        self._tier = tier
 
     def _replacement(self, newchild: Any) -> Any:
-        return self.__class__(newchild, self._words, self._power)
+        return self.__class__(newchild, self._words, self._tier)
+
+    def replace(self, minquality: float = 0) -> Any:
+        if not self.child.is_active():
+            return self.child.replace(0)
+        replaced = self.child.replace(0)
+        return self if replaced is self.child else self._replacement(replaced)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        return float(self._words)
+
+    def block_quality(self) -> float:
+        return float(self._words)
 
     def score(self) -> float:
         child = self.child
         matched = len({text for _, text in child.matching_terms(child.id())})
-        return float(child.score()) * (min(matched, self._words) / self._words) ** self._power
+        return max(0, min(matched, self._words) - 1) + min(float(child.score()) / self._tier, 1.0)
 
 
 class _CoordQuery(wq.WrappingQuery):  # type: ignore[misc]
-    """The ranked words of a short query, with the coordination factor of `_CoordMatcher`."""
+    """The ranked words of a short query, tiered by `_CoordMatcher`."""
 
-    def __init__(self, child: Any, words: int, power: float = 1.0) -> None:
+    def __init__(self, child: Any, words: int) -> None:
         super().__init__(child)
         self.words = words
-        self.power = power
 
     def __repr__(self) -> str:
         return f"_CoordQuery({self.child!r}, words={self.words})"
 
     def _rewrap(self, child: Any) -> Any:
-        return self.__class__(child, self.words, self.power)
+        return self.__class__(child, self.words)
 
     def normalize(self) -> Any:
         return self._rewrap(self.child.normalize())
@@ -446,18 +465,20 @@ class _CoordQuery(wq.WrappingQuery):  # type: ignore[misc]
         # Whoosh preloads big ORs into an array that forgets which terms matched; ask for the tree.
         if context is not None:
             context = context.set(needs_current=True)
-        return _CoordMatcher(self.child.matcher(searcher, context), self.words, self.power)
+        child = self.child.matcher(searcher, context)
+        tier = float(child.max_quality()) if child.is_active() else 1.0
+        return _CoordMatcher(child, self.words, tier if tier > 0 else 1.0)
 
 
 def _coordinate(q: Any) -> Any:
     """Wrap the ranked OR of a short query (also inside Require/AndNot/AndMaybe) in `_CoordQuery`."""
     if isinstance(q, (wq.Require, wq.AndNot, wq.AndMaybe)):
         return q.__class__(_coordinate(q.a), q.b)
-    if not isinstance(q, wq.Or) or COORD_POWER <= 0:
+    if not isinstance(q, wq.Or):
         return q
     words = {text for fieldname, text in q.iter_all_terms() if fieldname in DEFAULT_FIELDS}
     if 2 <= len(words) <= COORD_MAX_WORDS:
-        return _CoordQuery(q, len(words), COORD_POWER)
+        return _CoordQuery(q, len(words))
     return q
 
 
