@@ -19,6 +19,7 @@ from query_fixtures import ARTICLES, standard_index
 from typer.testing import CliRunner
 
 from searchkit.cli import app
+from searchkit.schema import SCHEMA_VERSION
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,7 +345,7 @@ def test_stats_text_and_json(index_dir: Path) -> None:
     assert text.exit_code == 0
     assert "documents: 9" in text.stdout and "2021-12-31 → 2025-03-29" in text.stdout
     data = json.loads(run(index_dir, "stats", "--format", "json").stdout)
-    assert data["documents"] == 9 and data["languages"] == {"en": 8, "ja": 1} and data["schema_version"] == 1
+    assert data["documents"] == 9 and data["languages"] == {"en": 8, "ja": 1} and data["schema_version"] == SCHEMA_VERSION
     assert run(index_dir.parent / "nothing", "stats").exit_code == 2
 
 
