@@ -56,7 +56,7 @@ IndexOption = typer.Option(
     None,
     "--index",
     "-i",
-    help="Index folder. Default: $SEARCHKIT_INDEX, else ./index.",
+    help="Index folder, e.g. --index ~/news-index. Default: $SEARCHKIT_INDEX, else ./index.",
     show_default=False,
 )
 
@@ -108,7 +108,9 @@ def error_hint(error: SearchkitError) -> str | None:
     if isinstance(error, errors.IndexLockedError):
         return "Wait for the other indexer to finish, or raise --lock-timeout."
     if isinstance(error, errors.IndexCorruptError):
-        return "Rebuild it with `searchkit index --rebuild`."
+        return "Run `searchkit doctor` to see what is damaged, and `searchkit doctor --repair` to rebuild it from the source files."
+    if isinstance(error, errors.IndexWriteError):
+        return "Free some space or make the index folder writable, then run the same command again; the index keeps its last commit."
     return None
 
 
@@ -120,7 +122,7 @@ def error_hint(error: SearchkitError) -> str | None:
 def index_command(
     paths: Optional[list[Path]] = typer.Argument(
         None,
-        help="Files or folders to index. Default: the folders already in the index, else ./sample_docs.",
+        help="Files or folders to index, e.g. ~/archive/2025. Default: the folders already in the index, else ./sample_docs.",
         show_default=False,
     ),
     index: Optional[Path] = IndexOption,
@@ -134,27 +136,35 @@ def index_command(
         None, "--encoding", help="Decode every file with this encoding instead of detecting it, e.g. cp1252."
     ),
     rebuild: bool = typer.Option(
-        False, "--rebuild", help="Build a fresh index beside the old one and swap it in only when complete."
+        False, "--rebuild", help="Build a fresh index beside the old one and swap it in only when complete, e.g. searchkit index --rebuild."
     ),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Reader processes (0 = one per core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Reader processes (0 = one per core), e.g. -j 1 on a busy machine."),
     lock_timeout: float = typer.Option(
-        10.0, "--lock-timeout", help="Seconds to wait for another indexer to release the index."
+        5.0, "--lock-timeout", min=0, help="Seconds to wait for another indexer to release the index, e.g. --lock-timeout 60."
     ),
     max_file_size: int = typer.Option(
-        100, "--max-file-size", help="Skip files larger than this many megabytes (0 = no limit)."
+        100, "--max-file-size", min=0,
+        help="Skip files larger than this many megabytes, checked before reading them (0 = no limit), e.g. --max-file-size 500.",
     ),
     batch_size: int = typer.Option(
-        5000, "--batch-size", min=1, help="Articles per commit: a crash loses at most one batch."
+        5000, "--batch-size", min=1, help="Articles per commit: a crash loses at most one batch, e.g. --batch-size 1000."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr."),
+    json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout, e.g. searchkit index docs --json | jq .files_failed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr (errors still go there), e.g. in cron jobs: -q."),
 ) -> None:
     """Index article files into a Whoosh index; re-runs update only what changed.
 
     Reads scraped text pages (.txt), HTML, JSON / JSON Lines dumps and SGML/XML wire archives,
     detecting each file's encoding. Unchanged files are skipped, changed files replace their
-    articles, deleted files lose theirs.
+    articles, deleted files lose theirs. A file that cannot be read is named on stderr with the
+    reason, and the rest is indexed. One indexer at a time: a second one waits --lock-timeout
+    seconds. Each batch is committed, so an interrupted run keeps what it committed and the
+    same command finishes the job.
 
+    Exit codes: 0 = all files read, 1 = some files failed (the rest is committed),
+    2 = fatal error (index locked, damaged, unwritable, of another version), 130 = interrupted.
+
+    \b
     Example:  searchkit index sample_docs
               searchkit index ~/archive/reuters -g '*.sgm' --index reuters-index
     """
@@ -183,6 +193,70 @@ def index_command(
         raise typer.Exit(ExitStatus.INTERRUPTED)
     render_index_report(report, console=console, as_json=json_output, quiet=quiet)
     raise typer.Exit(ExitStatus.SOME_FAILED if report.files_failed else ExitStatus.OK)
+
+
+@app.command("doctor")
+def doctor_command(
+    index: Optional[Path] = IndexOption,
+    repair: bool = typer.Option(
+        False, "--repair",
+        help="Fix what was found: finish an interrupted run, or rebuild a damaged index from the folders it was made from, e.g. searchkit doctor --repair.",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the findings as one JSON object on stdout, e.g. searchkit doctor --json."),
+    lock_timeout: float = typer.Option(
+        5.0, "--lock-timeout", min=0, help="With --repair: seconds to wait for another indexer, e.g. --lock-timeout 60."
+    ),
+) -> None:
+    """Check that an index is whole: the manifest reads, the schema version fits, every segment
+    reads to the end, and the articles match what the manifest recorded.
+
+    Findings go to stdout, one line each (ok / note / problem). With --repair, a damaged index
+    is rebuilt from the source folders recorded in it (the old one stays until the new one is
+    complete), and an interrupted indexing run is finished.
+
+    Exit codes: 0 = healthy (or repaired), 2 = damaged (or the repair failed), 130 = interrupted.
+
+    \b
+    Example:  searchkit doctor --index reuters-index
+              searchkit doctor --index reuters-index --repair
+    """
+    from .doctor import check_index, repair_index
+    from .render import render_index_report
+
+    index_dir = resolve_index_dir_or_default(index)
+    console = stderr_console()
+    health = check_index(index_dir)
+    if repair and (not health.healthy or health.interrupted):
+        try:
+            report = repair_index(index_dir, lock_timeout=lock_timeout, progress=None if json_output else _progress_reporter(console))
+        except SearchkitError as error:
+            _print_health(health, json_output)
+            raise fail(f"could not repair the index: {error}", error_hint(error))
+        except KeyboardInterrupt:
+            console.print("Interrupted: the old index is untouched.")
+            raise typer.Exit(ExitStatus.INTERRUPTED)
+        if report is not None:
+            render_index_report(report, console=console, as_json=False, quiet=json_output)
+        health = check_index(index_dir)
+    _print_health(health, json_output)
+    if not health.healthy:
+        hint = None if repair else "Run `searchkit doctor --repair` to rebuild it from the source folders it was made from."
+        raise fail(f"the index in {index_dir} is damaged ({len(health.problems)} problem(s))", hint)
+    raise typer.Exit(ExitStatus.OK)
+
+
+def _print_health(health, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from .render import json_dumps, safe_text
+
+    if as_json:
+        sys.stdout.write(json_dumps(health.to_dict()) + "\n")
+    else:
+        lines = [f"index: {health.index_dir}"]
+        lines += [f"ok: {line}" for line in health.checks]
+        lines += [f"note: {line}" for line in health.notes]
+        lines += [f"problem: {line}" for line in health.problems]
+        sys.stdout.write("".join(safe_text(line, keep_newlines=False) + "\n" for line in lines))
+    sys.stdout.flush()
 
 
 def resolve_index_dir_or_default(index: Optional[Path]) -> Path:
@@ -357,8 +431,9 @@ def query_command(
 ) -> None:
     """Search the index: ranked hits with highlighted fragments.
 
-    Words are ranked with BM25 (title counts double); articles holding all your words come first,
-    articles holding some still follow. Text output is for a person; --format json/jsonl/csv is
+    Words are ranked with BM25 (title counts double); for two or three words, articles holding all
+    of them come first and articles holding some still follow; a longer question is re-ranked with
+    the words of its best matches (pseudo-relevance feedback). Text output is for a person; --format json/jsonl/csv is
     for scripts (stdout is data only; notes and "did you mean" go to stderr).
 
     Exit codes: 0 = hits, 1 = no hits, 2 = error (no index, bad query, bad option), 130 = interrupted.

@@ -375,10 +375,16 @@ def test_timeline_formats(index_dir: Path) -> None:
 
 # --- help ---------------------------------------------------------------------------------------------------
 
-QUERY_COMMANDS = ("query", "show", "stats", "similar", "timeline")
+ALL_COMMANDS = ("index", "doctor", "query", "show", "stats", "similar", "timeline")
 
 
-@pytest.mark.parametrize("command", QUERY_COMMANDS)
+def test_the_command_list_is_complete() -> None:
+    import typer.main
+
+    assert set(typer.main.get_command(app).commands) == set(ALL_COMMANDS)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS)
 def test_every_command_and_option_has_help_with_an_example(command: str) -> None:
     import typer.main
 
@@ -387,8 +393,8 @@ def test_every_command_and_option_has_help_with_an_example(command: str) -> None
     assert "Example:" in result.stdout
     click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
     for param in click_command.params:
-        if param.name in ("help", "index"):
-            continue  # --help is the framework's; --index is shared with `index`
+        if param.name == "help":
+            continue  # the framework's own
         assert param.help and ("e.g." in param.help or "Example" in param.help), f"{command} {param.name}"
 
 
