@@ -54,7 +54,7 @@ import math
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
-from whoosh.matching.wrappers import WrappingMatcher
+from whoosh.matching.wrappers import RequireMatcher, WrappingMatcher
 from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
 from whoosh.qparser import syntax as wsyntax
 from whoosh.qparser.plugins import TaggingPlugin
@@ -66,6 +66,20 @@ from .errors import ArticleNotFoundError, QuerySyntaxError, SearchkitError
 from .models import Article, Hit, ParsedDate, Results
 from .schema import QUERYABLE_FIELDS, SCHEMA_VERSION
 from .storage import open_whoosh, resolve_index_dir
+
+
+
+def _require_skip_to_quality(self: Any, minquality: float) -> int:
+    # Whoosh 2.7's RequireMatcher realigns its two sides after a quality skip even when they
+    # already sit on the same document, which trips an assertion in IntersectionMatcher
+    # (`title:strike date:[2025-03-01 TO 2025-03-31]` did). Realign only when they differ.
+    skipped = self.a.skip_to_quality(minquality)
+    if self.a.is_active() and self.b.is_active() and self.a.id() != self.b.id():
+        self.child._find_next()
+    return int(skipped)
+
+
+RequireMatcher.skip_to_quality = _require_skip_to_quality
 
 # Ranking. Queries of 2..COORD_MAX_WORDS distinct words rank documents holding more of them first
 # (see _CoordMatcher); longer ones are plain BM25. COORD_SCALE is Whoosh's own additive "SQR"
@@ -519,6 +533,9 @@ def _restrict(q: Any) -> Any:
     people mean "about joint, from March". Only clauses naming a field other than title and
     body are pulled out; they must match, and the words alone rank.
     """
+    if isinstance(q, (wq.Require, wq.AndNot, wq.AndMaybe)):
+        # `"free and open" -china section:politics` parses as AndNot(Or(…, section), china).
+        return q.__class__(_restrict(q.a), q.b)
     if not isinstance(q, wq.Or):
         return q
     required = [s for s in q.subqueries if _is_restriction(s)]
