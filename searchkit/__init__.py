@@ -29,6 +29,9 @@ _EXPORTS: dict[str, str] = {
     "IndexStats": ".searcher",
     "index_paths": ".indexer",
     "IndexOptions": ".indexer",
+    "check_index": ".doctor",
+    "repair_index": ".doctor",
+    "IndexHealth": ".doctor",
     "Article": ".models",
     "Hit": ".models",
     "IndexReport": ".models",
@@ -41,7 +44,6 @@ _EXPORTS: dict[str, str] = {
     "IndexLockedError": ".errors",
     "IndexNotFoundError": ".errors",
     "IndexVersionError": ".errors",
-    "IndexWriteError": ".errors",
     "IndexWriteError": ".errors",
     "NotAnIndexError": ".errors",
     "QuerySyntaxError": ".errors",
@@ -65,6 +67,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time `__getattr__` does 
         SearchkitError,
         UnknownFormatError,
     )
+    from .doctor import IndexHealth, check_index, repair_index
     from .indexer import IndexOptions, index_paths
     from .models import Article, Hit, IndexReport, ParsedDate, Results, Snippet
     from .searcher import IndexStats, SearchIndex, open_index

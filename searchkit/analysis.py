@@ -13,6 +13,9 @@ costs a Python generator step per token per filter and indexing time is dominate
 
 Every token keeps the character offsets of the original text, which is what highlighting needs.
 Normalising a word is memoised: news vocabulary is Zipfian, so nearly every token is a cache hit.
+
+Indexing does not need Token objects, only each term's positions: `term_positions` gives exactly
+what the tokenizer would (same terms, same positions), without building a token per word.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ TOKEN_PATTERN = re.compile(
     rf"(?P<cjk>[{_CJK_CHARS}]+)|(?P<word>[^\W_{_CJK_CHARS}]+(?:\.[^\W_{_CJK_CHARS}]+)*)"
 )
 _CJK_RUN = re.compile(rf"[{_CJK_CHARS}]")
+# TOKEN_PATTERN's word alternative alone: in text without CJK characters the two find the same runs.
+_WORD_PATTERN = re.compile(rf"[^\W_{_CJK_CHARS}]+(?:\.[^\W_{_CJK_CHARS}]+)*")
 STOP_WORD_SET = frozenset(STOP_WORDS)
 # Longer tokens are junk (base64, URLs glued together) and would bloat the term dictionary.
 MAX_TOKEN_LENGTH = 64
@@ -170,6 +175,55 @@ def news_analyzer() -> NewsTokenizer:
 
 def has_cjk(text: str) -> bool:
     return _CJK_RUN.search(text) is not None
+
+
+class _IndexTerms(dict):  # type: ignore[type-arg]
+    """word → index term, or None for a stop word or an over-long run: what the tokenizer makes of it.
+
+    A miss is filled by `__missing__`, so a lookup is one C-level `dict` subscript.
+    """
+
+    def __missing__(self, word: str) -> str | None:
+        if len(self) > _CACHE_LIMIT:
+            self.clear()
+        term = self[word] = None if len(word) > MAX_TOKEN_LENGTH else word_term(word)
+        return term
+
+
+_index_terms = _IndexTerms()
+# For ASCII text `[^\W_]` is `[A-Za-z0-9]`, which the regex engine matches faster.
+_ASCII_WORD_PATTERN = re.compile(r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*")
+
+
+def term_positions(text: str) -> dict[str, list[int]]:
+    """Each index term of `text` with its positions, in order of first occurrence.
+
+    The same terms and positions as `NewsTokenizer()(text, positions=True)` (stop words dropped
+    without advancing the position), computed without a Token object per word: indexing spends
+    most of its analysis time here.
+    """
+    positions: dict[str, list[int]] = {}
+    if text.isascii():
+        words = _ASCII_WORD_PATTERN.findall(text)
+    elif _CJK_RUN.search(text) is None:
+        words = _WORD_PATTERN.findall(text)
+    else:
+        for token in NewsTokenizer()(text, positions=True):
+            found = positions.get(token.text)
+            if found is None:
+                positions[token.text] = [token.pos]
+            else:
+                found.append(token.pos)
+        return positions
+    get = positions.get
+    # Index terms are never empty, so filter(None) drops exactly the stop words and long runs.
+    for pos, term in enumerate(filter(None, map(_index_terms.__getitem__, words))):
+        found = get(term)
+        if found is None:
+            positions[term] = [pos]
+        else:
+            found.append(pos)
+    return positions
 
 
 def terms(text: str) -> list[str]:

@@ -676,3 +676,13 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except Exception as error:  # a bug of ours: one line for the user, the traceback on request
+        if os.environ.get("SEARCHKIT_DEBUG"):
+            raise
+        from .render import safe_text
+
+        sys.stderr.write(
+            f"Error: unexpected {error.__class__.__name__}: {safe_text(str(error), keep_newlines=False)[:300]}\n"
+            "This is a bug in searchkit; run again with SEARCHKIT_DEBUG=1 to see where it happened.\n"
+        )
+        sys.exit(ExitStatus.ERROR)

@@ -169,5 +169,9 @@ def index_value(parsed: ParsedDate) -> datetime:
     """The naive UTC datetime Whoosh stores and sorts on; a date with no zone is taken as UTC."""
     value = parsed.value
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            # 9999-12-31 west of UTC, or 0001-01-01 east of it: past datetime's range once in UTC.
+            value = datetime.max if value.year > 1 else datetime.min
     return value

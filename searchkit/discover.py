@@ -5,7 +5,8 @@ dot), the index folder itself, and anything `--include`/`--exclude` rule out. Gl
 ripgrep's `-g`: a glob without a `/` matches a file's name at any depth (`*.sgm`); one with a `/`
 matches the path relative to the folder being indexed (`2024/*.json`). Symlinked folders are not
 followed, so a symlink loop cannot trap the walk; symlinked files are read. A folder that cannot be
-listed is reported, and the walk goes on.
+listed is reported, and the walk goes on. A file name that is not valid UTF-8 is read all the same;
+the index and manifest know it by `path_key`, its odd bytes written as `\\xff` escapes.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .discover import FoundFile, WalkProblem, display_path, path_key, walk
-from .errors import IndexWriteError, ReadError, SearchkitError
+from .errors import IndexCorruptError, IndexWriteError, ReadError, SearchkitError
 from .models import FileFailure, IndexReport
 from .storage import (
     KEEP_ACROSS_REBUILD,
@@ -53,6 +53,7 @@ from .storage import (
     clean_leftovers,
     has_index,
     pid_alive,
+    read_meta,
     remove_index_folder,
     strangers_in,
     write_error,
@@ -64,6 +65,7 @@ DEFAULT_ROOT = "sample_docs"
 _SNIFF_BYTES = 8192
 # Lone surrogates come from JSON's "\ud800" escapes; Whoosh and SQLite cannot encode them.
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_TOC_NAME = re.compile(rf"^_{WHOOSH_INDEX_NAME}_[0-9]+\.toc$")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class IndexOptions:
     encoding: str | None = None
     rebuild: bool = False
     jobs: int = 0  # reader processes; 0 = one per core
-    lock_timeout: float = 10.0
+    lock_timeout: float = 5.0
     max_file_size: int = 100 * 1024 * 1024  # bytes; 0 = no limit
     batch_articles: int = 5000
     writer_memory_mb: int = 256
@@ -114,7 +116,7 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
     try:
         # The size is checked from the walk's stat, before the file is opened: a huge file costs no memory.
         if max_file_size and found.size > max_file_size:
-            result.error = f"larger than --max-file-size ({found.size / 1e6:.0f} MB > {max_file_size / 1e6:.0f} MB)"
+            result.error = f"larger than --max-file-size ({_megabytes(found.size)} > {_megabytes(max_file_size)})"
             return result
         with open(found.path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
@@ -124,11 +126,19 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
                 if looks_binary(head) or readers.reader_for(found.relpath, decode(head, encoding=encoding).text) is None:
                     result.skipped = "not in a format searchkit reads"
                     return result
-            # The file may have grown since the walk: read no more than the limit allows.
-            rest = handle.read(max_file_size + 1 - len(head)) if max_file_size else handle.read()
-            data = head + rest
+            # The file may have grown since the walk: read no more than the limit allows. In
+            # chunks, since read(n) allocates n bytes up front, however small the file.
+            chunks, size = [head], len(head)
+            while not max_file_size or size <= max_file_size:
+                chunk = handle.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            data = b"".join(chunks)
+            del chunks
         if max_file_size and len(data) > max_file_size:
-            result.error = f"larger than --max-file-size ({max_file_size / 1e6:.0f} MB; it grew while being indexed)"
+            result.error = f"larger than --max-file-size ({_megabytes(max_file_size)}; it grew while being indexed)"
             return result
         result.sha256 = hashlib.sha256(data).hexdigest()
         if not data.strip():
@@ -154,6 +164,10 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
             else:
                 if item.date is not None and item.date.implausible:
                     result.warnings.append(f"{shown}: {item.id}: implausible date {item.date.isoformat()} kept")
+                if item.format == "html" and not item.body:
+                    # The HTML reader keeps a page whose text it cannot find (nested past the
+                    # parser's depth limit, say) by its title: say so rather than index it silently.
+                    result.warnings.append(f"{shown}: no body text found (markup nested too deeply?); indexed the title only")
                 articles.append(item)
         if not articles:
             result.error = "no articles found"
@@ -176,17 +190,28 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
     return result
 
 
+def _megabytes(size: int) -> str:
+    # MiB, as --max-file-size counts them; one decimal so that 1.4 MB > 1 MB does not read "1 MB > 1 MB".
+    return f"{size / 1048576:.1f} MB".replace(".0 MB", " MB")
+
+
 def _documents(articles: list[Any], file_key: str) -> list[dict[str, Any]]:
     """Whoosh documents for a file's articles, made here so a bad one fails its file, not the run."""
+    from dataclasses import fields
+
     from .schema import to_document
 
     documents = []
     for article in articles:
-        doc = to_document(article, file_key)
-        for name, value in doc.items():
-            if isinstance(value, str) and _SURROGATES.search(value):
-                doc[name] = _SURROGATES.sub("\ufffd", value)
-        documents.append(doc)
+        # Lone surrogates (JSON's "\ud800" escapes) cannot be encoded by Whoosh or SQLite.
+        dirty = {
+            f.name: _SURROGATES.sub("\ufffd", value)
+            for f in fields(article)
+            if isinstance(value := getattr(article, f.name), str) and _SURROGATES.search(value)
+        }
+        if isinstance(article.keywords, tuple) and any(_SURROGATES.search(k) for k in article.keywords):
+            dirty["keywords"] = tuple(_SURROGATES.sub("\ufffd", k) for k in article.keywords)
+        documents.append(to_document(replace(article, **dirty) if dirty else article, file_key))
     return documents
 
 
@@ -320,15 +345,33 @@ def _ensure_index(index_dir: Path) -> Any:
     from .schema import build_schema
     from .storage import open_whoosh
 
-    if not whoosh_index.exists_in(str(index_dir), indexname=WHOOSH_INDEX_NAME):
+    created = False
+    # Whoosh's exists_in() opens the table of contents, and a damaged one would raise from here;
+    # whether there is one is all that is asked. open_whoosh reports the damage.
+    if not any(_TOC_NAME.match(name) for name in os.listdir(index_dir)):
         if has_index(index_dir):
             with Manifest(index_dir) as manifest:
-                manifest.check_version()
+                if manifest.get_meta("app") is not None:
+                    manifest.check_version()
+                if any(record.articles for record in manifest.iter_files()):
+                    # Creating a new table of contents would delete the segments and leave a
+                    # manifest that believes every file is indexed.
+                    raise IndexCorruptError(f"the index in {index_dir} has lost its table of contents (_{WHOOSH_INDEX_NAME}_*.toc)")
         whoosh_index.create_in(str(index_dir), build_schema(), indexname=WHOOSH_INDEX_NAME).close()
-    # The manifest after the Whoosh files: a folder with a manifest always opens.
-    if not has_index(index_dir):
-        with Manifest(index_dir) as manifest:
-            manifest.stamp()
+        created = True
+    # The manifest after the Whoosh files: a folder with a manifest always opens. A manifest
+    # without the marker (a crash between the two, or an empty file some tool created) is
+    # stamped only over an index that holds nothing yet.
+    meta = read_meta(index_dir)
+    if not has_index(index_dir) or (meta or {}).get("app") is None:
+        if not created and _document_count(index_dir):
+            reason = "cannot be read" if has_index(index_dir) and meta is None else "lacks searchkit's marker"
+            raise IndexCorruptError(f"{index_dir / MANIFEST_NAME}: the manifest {reason}")
+        if has_index(index_dir):
+            with Manifest(index_dir) as manifest:
+                manifest.stamp()
+        else:
+            Manifest.create(index_dir)
     return open_whoosh(index_dir)
 
 
@@ -382,6 +425,7 @@ def _index_into(roots: list[str], index_dir: Path, options: IndexOptions, progre
         if lock.stale is not None:
             notes.append(f"{index_dir}: cleared a stale lock left by {lock.stale.describe()}, which is no longer running")
         clean_leftovers(index_dir)
+        _remove_stale_siblings(index_dir)
         try:
             return _write(roots, index_dir, options, progress, notes)
         except (OSError, sqlite3.OperationalError) as error:

@@ -5,21 +5,33 @@ in the headline counts for more than the same word deep in the body (BM25F). `da
 indexed, sortable instant in UTC; `date_iso` keeps the date exactly as the source gave it, with its
 offset, for display and JSON. `path` is the absolute path of the source file: the incremental
 indexer deletes a file's articles by it.
+
+Analysis is most of the work of indexing, so `to_document` does it: the indexer calls it in its
+reader processes, and the full-text fields travel to the writer already analysed (`PreAnalyzed`,
+with the text itself under Whoosh's `_stored_<field>` key), leaving the one writing process only
+the writing. `NewsText.index` turns that into postings; given plain text it analyses in one pass
+(`analysis.term_positions`) instead of a Token per word. Either way the postings are byte for
+byte what Whoosh's own `TEXT` field would write.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Iterator
 
+from whoosh.compat import dumps
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
 
-from .analysis import news_analyzer
+from .analysis import news_analyzer, term_positions
 from .dates import index_value
 from .models import Article
 
 # Bump when a change to fields or analysis makes old indexes unreadable or wrong; an index with
 # another version is refused with a message to rebuild.
-SCHEMA_VERSION = 1
+# 2: full-text fields are `NewsText` and documents carry `PreAnalyzed` values, which a version-1
+#    index (plain TEXT fields in its table of contents) would misread.
+SCHEMA_VERSION = 2
 
 TITLE_BOOST = 2.0
 
@@ -27,19 +39,84 @@ TITLE_BOOST = 2.0
 QUERYABLE_FIELDS = ("title", "body", "section", "source", "byline", "keywords", "lang", "url", "date")
 
 
+# Full-text fields, analysed ahead in `to_document`.
+TEXT_FIELDS = ("title", "body", "section", "source", "byline")
+
+
+class PreAnalyzed(tuple):  # type: ignore[type-arg]
+    """A field value analysed ahead of the writer: (terms as UTF-8, frequencies, encoded positions).
+
+    A tuple, so it pickles compactly on its way from a reader process to the writer.
+    """
+
+    __slots__ = ()
+
+
+# Whoosh's `Positions.encode` of a single position, the posting of most terms in a document.
+_ONE_POSITION: dict[int, bytes] = {}
+
+
+def _encode_positions(positions: list[int]) -> bytes:
+    """Exactly `whoosh.formats.Positions.encode`: the count, then the pickled position deltas."""
+    if len(positions) == 1:
+        pos = positions[0]
+        encoded = _ONE_POSITION.get(pos)
+        if encoded is None:
+            encoded = _ONE_POSITION[pos] = pack_uint(1) + dumps([pos], 2)
+        return encoded
+    deltas = [positions[0]]
+    deltas.extend(b - a for a, b in zip(positions, positions[1:]))
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+def pre_analyze(text: str) -> PreAnalyzed | str:
+    """The postings of `text` for a `NewsText` field, or the text itself when they cannot be made
+    here (a lone surrogate: the indexer replaces those before the writer sees the text)."""
+    positions = term_positions(text)
+    try:
+        terms = tuple(term.encode("utf-8") for term in positions)
+    except UnicodeEncodeError:
+        return text
+    return PreAnalyzed(
+        (terms, tuple(len(p) for p in positions.values()), tuple(_encode_positions(p) for p in positions.values()))
+    )
+
+
+class NewsText(TEXT):  # type: ignore[misc]
+    """Whoosh's TEXT field (positions, BM25-scorable), fed by `analysis.term_positions`.
+
+    `index` yields what `TEXT.index` would, (term bytes, frequency, weight, encoded positions), for
+    a `PreAnalyzed` value or for plain text, without a Token object per word.
+    """
+
+    def index(self, value: Any, **kwargs: Any) -> Iterable[tuple[bytes, int, float, bytes]]:
+        if kwargs or type(self.format) is not Positions:
+            return super().index(value, **kwargs)  # type: ignore[no-any-return]
+        if isinstance(value, str):
+            analysed = pre_analyze(value)
+            if isinstance(analysed, str):
+                return super().index(value)  # type: ignore[no-any-return]
+            value = analysed
+        if isinstance(value, PreAnalyzed):
+            terms, freqs, encoded = value
+            boost = float(self.format.field_boost)
+            return zip(terms, freqs, [boost * f for f in freqs], encoded)
+        return super().index(value)  # type: ignore[no-any-return]
+
+
 def build_schema() -> Schema:
     analyzer = news_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, multitoken_query="phrase", spelling=False),
-        body=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
+        title=NewsText(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, multitoken_query="phrase", spelling=False),
+        body=NewsText(analyzer=analyzer, stored=True, multitoken_query="phrase"),
         date=DATETIME(sortable=True),
         date_iso=STORED(),
         date_info=STORED(),  # (precision, source, implausible)
-        section=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
-        source=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
-        byline=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
+        section=NewsText(analyzer=analyzer, stored=True, multitoken_query="phrase"),
+        source=NewsText(analyzer=analyzer, stored=True, multitoken_query="phrase"),
+        byline=NewsText(analyzer=analyzer, stored=True, multitoken_query="phrase"),
         dateline=STORED(),
         url=ID(stored=True),
         lang=ID(stored=True),
@@ -70,6 +147,13 @@ def to_document(article: Article, file_path: str) -> dict[str, Any]:
             article.encoding_confidence,
         ),
     }
+    for name in TEXT_FIELDS:
+        text = doc[name]
+        if text and isinstance(text, str):
+            analysed = pre_analyze(text)
+            if analysed is not text:
+                doc["_stored_" + name] = text
+                doc[name] = analysed
     if article.date is not None:
         doc["date"] = index_value(article.date)
         doc["date_iso"] = article.date.isoformat()

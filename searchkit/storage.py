@@ -48,6 +48,9 @@ _OWN_FILES = {
 # Kept across a rebuild: the repository's own index/ folder carries them.
 KEEP_ACROSS_REBUILD = (".gitignore", "README.md")
 
+# Tries to open an index whose files a writer keeps replacing (each commit removes the older ones).
+_OPEN_ATTEMPTS = 20
+
 # errno values that mean "this folder cannot be written", as opposed to a bug or a damaged file.
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO, errno.EFBIG}
 
@@ -77,8 +80,8 @@ def is_own_file(name: str) -> bool:
     """Whether a name in an index folder is one searchkit or Whoosh writes there."""
     if name in _OWN_FILES or name == WHOOSH_TEMP_DIR:
         return True
-    if name.startswith(LOCK_NAME + ".") and name.endswith(".tmp"):
-        return True  # searchkit.lock being written
+    if name.startswith((LOCK_NAME + ".", MANIFEST_NAME + ".")) and name.endswith(".tmp"):
+        return True  # searchkit.lock or a new manifest being written
     return name.startswith((WHOOSH_INDEX_NAME + "_", "_" + WHOOSH_INDEX_NAME + "_"))
 
 
@@ -124,12 +127,12 @@ def check_replaceable(index_dir: Path) -> None:
         return
     segments = [p.name for p in index_dir.iterdir() if p.name.startswith(WHOOSH_INDEX_NAME + "_") and p.name.endswith(".seg")]
     meta = read_meta(index_dir)
-    if segments and (meta is None or meta.get("app") != "searchkit"):
+    # A manifest that exists but cannot be read is still ours by name (and a rebuild is how it is
+    # repaired); one that reads but lacks the marker, or none at all, is not.
+    if segments and (not has_index(index_dir) or (meta is not None and meta.get("app") != "searchkit")):
         raise NotAnIndexError(
             f"{index_dir} holds a Whoosh index without searchkit's manifest ({MANIFEST_NAME}); refusing to replace it"
         )
-    # An unreadable manifest is still ours by name and neighbours (checked above), so a rebuild may
-    # replace it: that is how a damaged index is repaired.
 
 
 def read_meta(index_dir: Path) -> dict[str, str] | None:
@@ -137,14 +140,18 @@ def read_meta(index_dir: Path) -> dict[str, str] | None:
     path = index_dir / MANIFEST_NAME
     if not path.is_file():
         return None
-    try:
-        db = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
+    # Read-only first (a query must not write); but a manifest killed mid-transaction has a hot
+    # journal that only a writable connection can roll back, so try that before giving up.
+    for target, uri in ((path.absolute().as_uri() + "?mode=ro", True), (str(path), False)):
         try:
-            return dict(db.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
+            db = sqlite3.connect(target, uri=uri, timeout=30)
+            try:
+                return dict(db.execute("SELECT key, value FROM meta").fetchall())
+            finally:
+                db.close()
+        except sqlite3.Error:
+            continue
+    return None
 
 
 def write_error(index_dir: Path, error: BaseException) -> IndexWriteError | None:
@@ -161,9 +168,9 @@ def write_error(index_dir: Path, error: BaseException) -> IndexWriteError | None
 class Manifest:
     """The manifest database of one index folder. Use as a context manager."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, *, _path: Path | None = None) -> None:
         self.index_dir = index_dir
-        self.path = index_dir / MANIFEST_NAME
+        self.path = _path or index_dir / MANIFEST_NAME
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=DELETE")
@@ -210,8 +217,30 @@ class Manifest:
         self._write("DELETE FROM meta WHERE key = ?", (key,))
 
     def stamp(self) -> None:
-        self.set_meta("app", "searchkit")
-        self.set_meta("schema_version", str(SCHEMA_VERSION))
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("app", "searchkit"), ("schema_version", str(SCHEMA_VERSION))],
+                )
+        except sqlite3.OperationalError as error:
+            raise write_error(self.index_dir, error) or error
+
+    @classmethod
+    def create(cls, index_dir: Path) -> None:
+        """Put a new, stamped manifest in place in one step: a reader never sees one half made."""
+        temp = index_dir / f"{MANIFEST_NAME}.{os.getpid()}.tmp"
+        temp.unlink(missing_ok=True)
+        manifest = cls(index_dir, _path=temp)
+        try:
+            manifest.stamp()
+        finally:
+            manifest.close()
+        try:
+            os.replace(temp, index_dir / MANIFEST_NAME)
+        except OSError as error:
+            raise write_error(index_dir, error) or error
 
     def check_version(self) -> None:
         check_version(self.index_dir, self.get_meta("schema_version"))
@@ -450,7 +479,7 @@ def clean_leftovers(index_dir: Path) -> list[str]:
                 shutil.rmtree(entry)
             elif name.startswith("_" + WHOOSH_INDEX_NAME + "_") and ".toc." in name:
                 entry.unlink()  # a table of contents written but never renamed into place
-            elif name.startswith(LOCK_NAME + ".") and name.endswith(".tmp"):
+            elif name.startswith((LOCK_NAME + ".", MANIFEST_NAME + ".")) and name.endswith(".tmp"):
                 entry.unlink()
             else:
                 continue
@@ -484,9 +513,43 @@ def remove_index_folder(index_dir: Path) -> list[str]:
 # --- opening -------------------------------------------------------------------------------------
 
 
+_RETRYING_INDEX: Any = None
+
+
+def _retrying_index_class() -> Any:
+    """Whoosh's FileIndex, made safe to use while another process commits.
+
+    Whoosh re-reads the table of contents on every `ix.schema`, `ix.doc_count()` and the like, by
+    listing the folder for the newest `_MAIN_<n>.toc` and then opening it; a writer's commit in
+    between deletes that file, and the read fails with FileNotFoundError. Listing again finds the
+    new one.
+    """
+    global _RETRYING_INDEX
+    if _RETRYING_INDEX is None:
+        from whoosh.index import FileIndex
+
+        class RetryingFileIndex(FileIndex):  # type: ignore[misc]
+            def _read_toc(self):  # type: ignore[no-untyped-def]
+                for attempt in range(_OPEN_ATTEMPTS):
+                    generation = self.latest_generation()
+                    try:
+                        return super()._read_toc()
+                    except FileNotFoundError:
+                        # Only a commit that has happened since is worth waiting for; a file
+                        # missing from an index nobody is changing is damage, reported at once.
+                        if attempt == _OPEN_ATTEMPTS - 1 or self.latest_generation() == generation:
+                            raise
+                        time.sleep(0.01)
+
+        _RETRYING_INDEX = RetryingFileIndex
+    return _RETRYING_INDEX
+
+
 def open_whoosh(index_dir: Path):  # type: ignore[no-untyped-def]
-    """The Whoosh index of a searchkit index folder, after checking it is one, of our version, and readable."""
+    """The Whoosh index of a searchkit index folder, after checking it is one, of our version, and
+    readable; its table of contents is re-read safely while another process commits."""
     from whoosh import index as whoosh_index
+    from whoosh.filedb.filestore import FileStorage
 
     if not has_index(index_dir):
         raise IndexNotFoundError(f"no searchkit index in {index_dir}")
@@ -497,12 +560,24 @@ def open_whoosh(index_dir: Path):  # type: ignore[no-untyped-def]
     else:
         check_version(index_dir, meta.get("schema_version"))
     try:
-        ix = whoosh_index.open_dir(str(index_dir), indexname=WHOOSH_INDEX_NAME)
-        # Opening reads only the table of contents; open the segments too, so that a damaged one
-        # is reported here, as a clear error, rather than as a traceback from the first search.
-        ix.reader().close()
-        return ix
+        ix = _retrying_index_class()(FileStorage(str(index_dir)), indexname=WHOOSH_INDEX_NAME)
+        for attempt in range(_OPEN_ATTEMPTS):
+            # Opening reads only the table of contents; open the segments too, so that a damaged
+            # one is reported here, as a clear error, not as a traceback from the first search.
+            # (Not ix.reader(): it retries any missing file for half a second, damage included.)
+            toc = ix._read_toc()
+            try:
+                ix._reader(ix.storage, toc.schema, toc.segments, toc.generation).close()
+                return ix
+            except FileNotFoundError:
+                # A writer committed after we read the table of contents and removed the segments
+                # it merged: read the new one. With no new commit, the file is really gone.
+                if attempt == _OPEN_ATTEMPTS - 1 or ix.latest_generation() == toc.generation:
+                    raise
+                time.sleep(0.01)
+        raise AssertionError("unreachable")
     except whoosh_index.EmptyIndexError as error:
-        raise IndexNotFoundError(f"no searchkit index in {index_dir}") from error
+        # The manifest is written after the Whoosh files, so with a manifest there was an index.
+        raise IndexCorruptError(f"the index in {index_dir} has lost its table of contents (_{WHOOSH_INDEX_NAME}_*.toc)") from error
     except Exception as error:  # Whoosh raises many kinds of error on damaged files
         raise IndexCorruptError(f"the index in {index_dir} cannot be opened ({error.__class__.__name__}: {error})") from error

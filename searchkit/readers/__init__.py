@@ -78,12 +78,17 @@ def known_suffixes() -> tuple[str, ...]:
 _UNSAFE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufffe\uffff]"
 )
+# A whole ANSI/OSC escape sequence (as in render.py), so that its parameters ("[31m") do not
+# survive as visible junk once the ESC that starts it is dropped.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def strip_controls(text: str) -> str:
-    """Drop control characters, zero-width characters and bidi overrides; keep tabs and newlines."""
+    """Drop escape sequences, control characters, zero-width characters and bidi overrides; keep tabs and newlines."""
+    if "\x1b" in text or "\x9b" in text:
+        text = _ESCAPE_SEQUENCE.sub("", text)
     return _UNSAFE.sub("", text)
 
 
