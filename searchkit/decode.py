@@ -166,6 +166,7 @@ _HIGH_BYTES = bytes(range(0x80, 0x100))
 
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 _NOT_SPACE = re.compile(r"\S+")
+_NOT_TYPOGRAPHIC = re.compile("[^\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2026\u00ab\u00bb]+")
 # Characters real text hardly ever contains, but a wrong code page produces: control codes
 # (other than tab, newlines and form feed), C1 controls, private use, U+FFFD, and halfwidth
 # katakana (what EUC-JP bytes turn into when read as Shift_JIS).
@@ -604,7 +605,9 @@ def _plausibility(text: str) -> float:
     visible = len(text) - len(_NOT_SPACE.sub("", text))
     if visible == 0:
         return 0.0
-    letters = len(_NOT_LETTERS.sub("", text))
+    # Curly quotes, dashes and ellipses count like letters: they are what cp1252 text is full of,
+    # and what a wrong Western code page (MacRoman, cp437) turns into letters ("ìwill notî").
+    letters = len(_NOT_LETTERS.sub("", text)) + len(_NOT_TYPOGRAPHIC.sub("", text))
     odd = len(_ALPHABET_SWITCH.findall(text)) + len(_CASE_FLIP.findall(text))
     return (letters - 3 * _suspect_count(text) - odd) / visible
 

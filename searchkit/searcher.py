@@ -702,7 +702,15 @@ class SearchIndex:
         if self._searcher is None:
             raise SearchkitError(f"the index in {self.index_dir} is closed")
         # A searcher sees the index as it was when opened; an indexer may have committed since.
-        self._searcher = self._searcher.refresh()
+        if self._searcher.up_to_date():
+            return self._searcher
+        if self._searcher.reader().segments() is None:
+            # Whoosh cannot refresh a searcher opened on an index with no segments (its
+            # EmptyReader lists None); open a new one instead.
+            stale, self._searcher = self._searcher, self._ix.searcher(weighting=NewsBM25F())
+            stale.close()
+        else:
+            self._searcher = self._searcher.refresh()
         return self._searcher
 
     def __repr__(self) -> str:

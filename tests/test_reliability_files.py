@@ -342,7 +342,6 @@ def test_a_reader_process_that_dies_costs_its_file_only(tmp_path: Path) -> None:
         assert searcher.doc_count() == 24
 
 
-@pytest.mark.xfail(strict=True, reason="decode: short cp1252 English with smart quotes reads as MacRoman (its quotes become letters)")
 def test_cp1252_english_with_smart_quotes_decodes_as_cp1252() -> None:
     from searchkit.decode import decode
 
