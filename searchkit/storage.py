@@ -76,12 +76,19 @@ def resolve_index_dir(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else Path("index")
 
 
+def _is_temp_file(name: str) -> bool:
+    # `searchkit.db.<pid>.tmp` and, when a writer was killed mid-transaction, its `-journal`.
+    return name.startswith((LOCK_NAME + ".", MANIFEST_NAME + ".")) and name.endswith(
+        (".tmp", ".tmp-journal", ".tmp-wal", ".tmp-shm")
+    )
+
+
 def is_own_file(name: str) -> bool:
     """Whether a name in an index folder is one searchkit or Whoosh writes there."""
     if name in _OWN_FILES or name == WHOOSH_TEMP_DIR:
         return True
-    if name.startswith((LOCK_NAME + ".", MANIFEST_NAME + ".")) and name.endswith(".tmp"):
-        return True  # searchkit.lock or a new manifest being written
+    if _is_temp_file(name):
+        return True  # searchkit.lock or a new manifest being written (with SQLite's journal)
     return name.startswith((WHOOSH_INDEX_NAME + "_", "_" + WHOOSH_INDEX_NAME + "_"))
 
 
@@ -479,7 +486,7 @@ def clean_leftovers(index_dir: Path) -> list[str]:
                 shutil.rmtree(entry)
             elif name.startswith("_" + WHOOSH_INDEX_NAME + "_") and ".toc." in name:
                 entry.unlink()  # a table of contents written but never renamed into place
-            elif name.startswith((LOCK_NAME + ".", MANIFEST_NAME + ".")) and name.endswith(".tmp"):
+            elif _is_temp_file(name):
                 entry.unlink()
             else:
                 continue

@@ -602,3 +602,20 @@ def test_a_real_full_disk_and_a_real_read_only_one(small_disk: Path, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert ids_in(index_dir) == [f"story{i:05d}.txt" for i in range(620)]
     assert check_index(index_dir).healthy
+
+
+def test_a_manifest_journal_left_by_a_killed_writer_does_not_make_the_folder_foreign(tmp_path: Path) -> None:
+    # Found by the random kill -9 trials: SQLite's journal of the half-written new manifest.
+    from searchkit.storage import is_own_file
+
+    assert is_own_file("searchkit.db.24854.tmp-journal")
+    assert is_own_file("searchkit.db.24854.tmp")
+    assert not is_own_file("searchkit.db.backup")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "a.txt").write_text("Title\n\nApril 1, 2025\nBody text.\n")
+    index_dir = tmp_path / "ix"
+    index_dir.mkdir()
+    (index_dir / "searchkit.db.99999.tmp-journal").write_bytes(b"junk")
+    report = index_paths([str(archive)], index_dir)
+    assert report.articles_written == 1

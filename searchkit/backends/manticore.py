@@ -1,0 +1,1121 @@
+"""The cluster backend: searchkit on a sharded Manticore Search (or Sphinx 2.2) cluster, via SphinxQL.
+
+Layout (see `cluster_config`, which writes the `searchd` configs): real-time shards `NAME_0` …
+`NAME_{N-1}` spread over the nodes, and on every node a distributed index `NAME` whose local
+shards and remote agents together cover all N. Writes go straight to a shard, chosen by a stable
+hash of the article id (crc32 mod N); queries go to `NAME` on the first node that answers, which
+scatters them to the shards and merges the hits.
+
+**One analyzer chain.** The engine does not analyse our text: each full-text field is sent as the
+sequence of index terms `analysis` makes of it (Snowball stems, folded, stop words dropped without
+a gap, CJK bigrams), one token per term, and queries are parsed by `searcher.QueryBuilder` and
+sent as those same terms with the exact-form operator (`=term`). So a word, phrase or field
+clause matches exactly the articles it matches in Whoosh; the engine's own `stem_en` is Porter's
+first stemmer, which would disagree with ours (and with itself on our stems: `general` and
+`generous` both become `gener`). Terms that are not plain `[a-z0-9]` (CJK, Cyrillic, long runs,
+URLs, language codes with capitals) travel as `_` + a hash, which no real term can be.
+
+**Highlights.** The shards also keep the original title and body as string attributes, and
+`SNIPPET()` marks the query's words in them with U+FDD0/U+FDD1 (Unicode noncharacters, which text
+never holds; any found in an article are replaced at index time), passages split by U+FDD2; the
+markers become our `(start, end)` spans and are stripped. Snippets use the engine's stemmer, so
+they light up nearly, not exactly, the words Whoosh would (`morphology = stem_en` exists for them).
+
+**Ranking.** `bm25f(1.2, 0.75, {title=2, body=1})` with plain idf; short queries (2–3 words) tiered
+by how many words a document holds (`doc_word_count`), as in Whoosh. The scores are not Whoosh's
+(the engine's BM25F normalises length per document, not per field, and each node computes idf over
+its own shards), so hit sets and counts agree exactly, while orders agree for date sorts and
+mostly, not exactly, for relevance. Long questions are not re-ranked by feedback (RM3), and there
+is no "did you mean" (the engine has no vocabulary to ask).
+
+**What cannot be sent.** Wildcards, fuzzy terms, term ranges, proximity phrases (`"a b"~3`) and a
+date clause inside OR/NOT have no SphinxQL equivalent with the same meaning: they raise
+`QuerySyntaxError` saying so, never a quietly different search.
+
+**Failures.** Agents time out (`agent_connect_timeout`, `agent_query_timeout` in the configs) and so
+does the client (`?timeout=`); a node that does not answer is an error naming it, or with
+`?partial=1` the other nodes' hits with a note in `Results.notes`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from whoosh import query as wq
+
+from ..analysis import terms as analysed_terms
+from ..errors import ArticleNotFoundError, NotAnIndexError, QuerySyntaxError, ReadError
+from ..highlight import ELLIPSIS, MatchSpec, match_spec
+from ..models import Article, Hit, IndexReport, Results, Snippet
+from . import STATE_BACKEND_KEY, STATE_URL_KEY, BackendError, BackendSpec, Node
+
+# --- the layout every shard shares (cluster_config writes it) ------------------------------------
+
+# Full-text fields: our index terms, one token each. `every` holds one token in every document,
+# because SphinxQL cannot run a query made only of NOT (`-word`, `* -word`).
+FIELDS = ("title", "body", "section", "source", "byline", "keywords", "lang", "url", "every")
+EVERY_TOKEN = "_all"
+NEVER_TOKEN = "_none"  # indexed nowhere: a clause that can match nothing
+# String attributes: what a hit and `get` show, and what SNIPPET() highlights.
+STRING_ATTRS = (
+    "aid", "path", "title_text", "body_text", "section_text", "source_text", "byline_text",
+    "dateline", "url_text", "lang_text", "keywords_text", "date_iso", "date_info", "provenance", "encoding",
+)  # fmt: skip
+# date_us: microseconds since 1970 UTC, signed (a 32-bit timestamp cannot hold 1963 or sub-second
+# order); dated: 0 for undated articles, which sort last either way; ymd: YYYYMMDD for timelines;
+# seq: the order documents were written in, Whoosh's tie-break; path_hash: deletes by source file.
+BIGINT_ATTRS = ("date_us", "seq", "path_hash")
+UINT_ATTRS = ("dated", "ymd")
+COLUMNS = ("id", *FIELDS, *STRING_ATTRS, *BIGINT_ATTRS, *UINT_ATTRS)
+LAYOUT_VERSION = 1
+
+# Title counts double, as Whoosh's field boost; the other fields only restrict.
+FIELD_WEIGHTS = {"title": 2, "body": 1}
+BM25F = "bm25f(1.2, 0.75, {" + ", ".join(f"{f}={FIELD_WEIGHTS.get(f, 0)}" for f in FIELDS) + "})"
+RANKER_PLAIN = f"{BM25F}*1000000"
+# Short queries: more of the words first, BM25F within a tier (bm25f stays far below 100).
+RANKER_TIERED = f"doc_word_count*100000000 + {BM25F}*1000000"
+SCORE_SCALE = 1_000_000.0
+
+# Markers SNIPPET() puts around matches and between passages: Unicode noncharacters.
+MARK_OPEN, MARK_CLOSE, MARK_CUT = "\ufdd0", "\ufdd1", "\ufdd2"
+_MARKERS = re.compile("[\ufdd0-\ufdd2]")
+SNIPPET_MAXCHARS = 240  # per fragment, as searcher.SNIPPET_MAXCHARS
+
+_PLAIN_TOKEN = re.compile(r"[a-z0-9]{1,40}")
+_SNIPPET_WORD = re.compile(r"\w+")
+_MAX_MATCHES_FLOOR = 1000
+_GROUP_LIMIT = 1_000_000
+_STATEMENT_BYTES = 4 * 1024 * 1024  # below the configs' max_packet_size (32M)
+_ID_BATCH = 1000
+
+
+def token(term: str) -> str:
+    """The engine token of one index term: itself when plain `[a-z0-9]`, else `_` + a hash."""
+    if _PLAIN_TOKEN.fullmatch(term):
+        return term
+    digest = hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=15).hexdigest()
+    return "_" + digest
+
+
+def _hash64(text: str) -> int:
+    """A stable, positive 63-bit number for a string (never Python's salted hash())."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF or 1
+
+
+def doc_id(article_id: str) -> int:
+    """The engine's 64-bit document id of an article id (stable across runs and machines)."""
+    return _hash64(article_id)
+
+
+def path_hash(path: str) -> int:
+    return _hash64(path)
+
+
+def shard_of(article_id: str, shards: int) -> int:
+    """Which of `shards` shards holds an article: crc32 of its id, mod the shard count."""
+    return zlib.crc32(article_id.encode("utf-8", "surrogatepass")) % shards
+
+
+# --- documents → rows ----------------------------------------------------------------------------
+
+_SCHEMA: Any = None
+
+
+def _schema() -> Any:
+    global _SCHEMA
+    if _SCHEMA is None:
+        from ..schema import build_schema
+
+        _SCHEMA = build_schema()
+    return _SCHEMA
+
+
+def _text(doc: dict[str, Any], name: str) -> str:
+    # `schema.to_document` sends full-text fields pre-analysed, the text under `_stored_<name>`.
+    value = doc.get("_stored_" + name, doc.get(name))
+    return value if isinstance(value, str) else ""
+
+
+def _clean(text: str) -> str:
+    """Text as stored for display and SNIPPET(): our markers cannot occur in it."""
+    return _MARKERS.sub("\ufffd", text)
+
+
+def field_tokens(name: str, value: str) -> str:
+    """A field's value as the engine receives it: the index terms Whoosh would make, as tokens."""
+    if not value:
+        return ""
+    if name in ("title", "body", "section", "source", "byline"):
+        words = analysed_terms(value)
+    else:  # keywords (comma-separated), lang and url (whole values): the schema's own analyzers
+        words = [t.text for t in _schema()[name].analyzer(value)]
+    return " ".join(token(w) for w in words)
+
+
+def _micros(value: datetime) -> int:
+    value = value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(timezone.utc).replace(tzinfo=None)
+    return (value - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+
+
+def document_row(doc: dict[str, Any], seq: int) -> tuple[Any, ...]:
+    """One document from `indexer.read_file` as a row in COLUMNS order."""
+    article_id = str(doc.get("id", ""))
+    texts = {name: _text(doc, name) for name in ("title", "body", "section", "source", "byline", "dateline", "url", "lang", "keywords")}
+    stamp = doc.get("date")
+    dated = isinstance(stamp, datetime)
+    provenance = tuple(doc.get("provenance") or ())
+    values: dict[str, Any] = {
+        "id": doc_id(article_id),
+        **{name: field_tokens(name, texts[name]) for name in FIELDS if name != "every"},
+        "every": EVERY_TOKEN,
+        "aid": article_id,
+        "path": str(doc.get("path", "")),
+        "title_text": _clean(texts["title"]),
+        "body_text": _clean(texts["body"]),
+        "section_text": texts["section"],
+        "source_text": texts["source"],
+        "byline_text": texts["byline"],
+        "dateline": texts["dateline"],
+        "url_text": texts["url"],
+        "lang_text": texts["lang"],
+        "keywords_text": texts["keywords"],
+        "date_iso": str(doc.get("date_iso") or ""),
+        "date_info": json.dumps(list(doc.get("date_info") or ())),
+        "provenance": json.dumps(list(provenance)),
+        "encoding": str(provenance[2]) if len(provenance) > 2 else "",
+        "date_us": _micros(stamp) if dated else 0,
+        "seq": seq,
+        "path_hash": path_hash(str(doc.get("path", ""))),
+        "dated": 1 if dated else 0,
+        "ymd": stamp.year * 10000 + stamp.month * 100 + stamp.day if dated else 0,
+    }
+    return tuple(values[c] for c in COLUMNS)
+
+
+# --- talking to the nodes -----------------------------------------------------------------------
+
+
+def _pymysql() -> Any:
+    try:
+        import pymysql
+    except ImportError:
+        raise BackendError("the cluster backend needs pymysql: pip install 'searchkit[cluster]'") from None
+    return pymysql
+
+
+def _reason(error: BaseException) -> str:
+    args = getattr(error, "args", ())
+    text = str(args[1]) if len(args) > 1 else str(error)
+    return text.replace("\x00", "").strip() or error.__class__.__name__
+
+
+class Cluster:
+    """Connections to the nodes of one cluster, opened lazily, with the spec's timeouts."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        self.spec = spec
+        self._connections: dict[Node, Any] = {}
+        self._pymysql = _pymysql()
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            try:
+                connection.close()
+            except Exception:
+                pass  # a node that died: nothing to say goodbye to
+        self._connections.clear()
+
+    def _connect(self, node: Node) -> Any:
+        connection = self._connections.get(node)
+        if connection is None:
+            timeout = self.spec.timeout
+            try:
+                connection = self._pymysql.connect(
+                    host=node.host, port=node.port, autocommit=True, charset="utf8mb4",
+                    connect_timeout=min(timeout, 10.0), read_timeout=timeout, write_timeout=timeout,
+                )
+            except self._pymysql.err.Error as error:
+                raise BackendError(f"{node}: searchd does not answer ({_reason(error)}); is it running?") from None
+            self._connections[node] = connection
+        return connection
+
+    def execute(self, node: Node, sql: str, args: Sequence[Any] | None = None, *, meta: bool = False) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
+        """Run one statement on `node`: its rows, and `SHOW META` when asked for."""
+        connection = self._connect(node)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, args)
+                rows = list(cursor.fetchall())
+                info: dict[str, str] = {}
+                if meta:
+                    cursor.execute("SHOW META")
+                    for key, value in cursor.fetchall():
+                        info[key] = str(value) if key not in info else f"{info[key]}; {value}"
+                return rows, info
+        except self._pymysql.err.OperationalError as error:
+            self._drop(node)
+            raise BackendError(f"{node}: the connection failed during the request ({_reason(error)})") from None
+        except self._pymysql.err.Error as error:
+            raise BackendError(f"{node}: searchd refused the request ({_reason(error)})") from None
+
+    def executemany(self, node: Node, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        connection = self._connect(node)
+        try:
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
+        except self._pymysql.err.OperationalError as error:
+            self._drop(node)
+            raise BackendError(f"{node}: the connection failed while writing ({_reason(error)})") from None
+        except self._pymysql.err.Error as error:
+            raise BackendError(f"{node}: searchd refused the write ({_reason(error)})") from None
+
+    def _drop(self, node: Node) -> None:
+        connection = self._connections.pop(node, None)
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:
+                pass
+
+    def tables(self, node: Node) -> dict[str, str]:
+        rows, _ = self.execute(node, "SHOW TABLES")
+        return {str(name): str(kind) for name, kind in rows}
+
+    def layout(self) -> dict[int, Node]:
+        """Which node holds each shard, read from every node; every node must answer, every shard be there once."""
+        pattern = re.compile(rf"{re.escape(self.spec.name)}_(\d+)")
+        found: dict[int, Node] = {}
+        for node in self.spec.nodes:
+            for name, kind in self.tables(node).items():
+                match = pattern.fullmatch(name)
+                if match and kind == "rt":
+                    shard = int(match.group(1))
+                    if shard in found:
+                        raise BackendError(
+                            f"shard {name} is on both {found[shard]} and {node}; each shard must live on one node"
+                        )
+                    found[shard] = node
+        if not found:
+            nodes = ", ".join(map(str, self.spec.nodes))
+            raise BackendError(
+                f"no node of {nodes} holds a {self.spec.name}_N shard; start them with configs from `searchkit cluster config`"
+            )
+        missing = [i for i in range(max(found) + 1) if i not in found]
+        if missing:
+            raise BackendError(
+                f"shard {self.spec.name}_{missing[0]} is on none of the nodes given ({', '.join(map(str, self.spec.nodes))}); "
+                "list every node in the backend URL"
+            )
+        return found
+
+    def coordinator_order(self) -> list[Node]:
+        return list(self.spec.nodes)
+
+
+# --- query translation -------------------------------------------------------------------------
+
+
+class _NoExpansion:
+    """The reader handed to `QueryBuilder.parse`: asked to expand a wildcard, fuzzy term or range, it refuses."""
+
+    @property
+    def schema(self) -> Any:
+        raise QuerySyntaxError(
+            "wildcards (word*), fuzzy terms (word~) and ranges are not available on the cluster backend; "
+            "search for the whole words, or use the Whoosh index"
+        )
+
+
+@dataclass
+class Translation:
+    """A Whoosh query as SphinxQL: MATCH() text (None = every document), date bounds, ranking."""
+
+    match: str | None = None
+    low: int | None = None  # date_us bounds, inclusive
+    high: int | None = None
+    dated: bool = False  # a date clause applies: undated articles cannot match
+    empty: bool = False  # nothing can match (an empty date range, a query of stop words)
+    tiered: bool = False  # rank by how many of the words a document holds first
+    exclude: int | None = None  # a document id left out (`similar`: an article is not like itself)
+
+    def where(self) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        args: list[Any] = []
+        if self.match is not None:
+            parts.append("MATCH(%s)")
+            args.append(self.match)
+        if self.dated:
+            parts.append("dated = 1")
+        if self.low is not None:
+            parts.append("date_us >= %s")
+            args.append(self.low)
+        if self.high is not None:
+            parts.append("date_us <= %s")
+            args.append(self.high)
+        if self.exclude is not None:
+            parts.append("id != %s")
+            args.append(self.exclude)
+        return (" WHERE " + " AND ".join(parts)) if parts else "", args
+
+
+def translate(q: Any, filter_q: Any = None) -> Translation:
+    """The SphinxQL form of a parsed query (and the filter of --since/--source/…); QuerySyntaxError
+    for what SphinxQL cannot say with the same meaning."""
+    from ..searcher import _is_null
+
+    result = Translation()
+    positive: list[str] = []
+    negative: list[str] = []
+    for part in [*_conjuncts(q), *(_conjuncts(filter_q) if filter_q is not None else [])]:
+        if _is_null(part):
+            result.empty = True
+        elif isinstance(part, wq.NumericRange) and part.fieldname == "date":
+            low, high = _date_bounds(part)
+            result.dated = True
+            if low is not None:
+                result.low = low if result.low is None else max(result.low, low)
+            if high is not None:
+                result.high = high if result.high is None else min(result.high, high)
+        elif isinstance(part, wq.Every) and part.fieldname is None:
+            continue
+        elif isinstance(part, wq.Not):
+            negative.append(_expr(part.query, result))
+        else:
+            positive.append(_expr(part, result))
+    if result.low is not None and result.high is not None and result.low > result.high:
+        result.empty = True
+    if negative and not positive:
+        positive.append(f"(@every ={EVERY_TOKEN})")
+    if positive:
+        result.match = " ".join(positive + [f"-{n}" for n in negative])
+    return result
+
+
+def _conjuncts(q: Any) -> list[Any]:
+    """The parts a document must all satisfy, so that date clauses among them become attribute filters."""
+    from ..searcher import _CoordQuery
+
+    if isinstance(q, wq.And) and not isinstance(q, wq.Or):
+        return [part for child in q.subqueries for part in _conjuncts(child)]
+    if isinstance(q, wq.Require):
+        return [*_conjuncts(q.a), *_conjuncts(q.b)]
+    if isinstance(q, wq.AndNot):
+        return [*_conjuncts(q.a), wq.Not(q.b)]
+    if isinstance(q, _CoordQuery):
+        parts = _conjuncts(q.child)
+        return [_CoordQuery(parts[0], q.words)] if len(parts) == 1 else parts
+    return [q]
+
+
+def _date_bounds(q: Any) -> tuple[int | None, int | None]:
+    start = getattr(q, "startdate", None)
+    end = getattr(q, "enddate", None)
+    low = _micros(start) + (1 if q.startexcl else 0) if isinstance(start, datetime) else None
+    high = _micros(end) - (1 if q.endexcl else 0) if isinstance(end, datetime) else None
+    return low, high
+
+
+def _unsupported(what: str) -> QuerySyntaxError:
+    return QuerySyntaxError(f"{what} cannot be sent to the cluster backend with the same meaning; {_ADVICE}")
+
+
+_ADVICE = "rephrase it, or search the Whoosh index"
+
+
+def _expr(q: Any, result: Translation) -> str:
+    from ..searcher import _CoordQuery, _is_null
+
+    if _is_null(q):
+        return f"(@every ={NEVER_TOKEN})"
+    if isinstance(q, _CoordQuery):
+        result.tiered = True
+        return _expr(q.child, result)
+    if isinstance(q, wq.Term):
+        return _term(q.fieldname, q.text, q.boost)
+    if isinstance(q, wq.Phrase):
+        words = [str(w) for w in q.words]
+        if len(words) == 1:
+            return _term(q.fieldname, words[0], q.boost)
+        if q.slop > 1:
+            raise _unsupported(f"the proximity phrase `\"{' '.join(words)}\"~{q.slop}`")
+        _check_field(q.fieldname)
+        return f'(@{q.fieldname} "' + " ".join(f"={token(w)}" for w in words) + '")'
+    if isinstance(q, wq.Every):
+        if q.fieldname is not None:
+            raise _unsupported(f"`{q.fieldname}:*`")
+        return f"(@every ={EVERY_TOKEN})"
+    if isinstance(q, wq.NumericRange):
+        raise _unsupported("a date clause inside OR or NOT (it can only narrow a search there)")
+    if isinstance(q, wq.Not):
+        return f"(@every ={EVERY_TOKEN} -{_expr(q.query, result)})"
+    if isinstance(q, wq.AndNot):
+        base = f"(@every ={EVERY_TOKEN})" if isinstance(q.a, wq.Every) else _expr(q.a, result)
+        return f"({base} -{_expr(q.b, result)})"
+    if isinstance(q, wq.AndMaybe):
+        return f"({_expr(q.a, result)} MAYBE {_expr(q.b, result)})"
+    if isinstance(q, wq.Require):
+        return f"({_expr(q.a, result)} {_expr(q.b, result)})"
+    if isinstance(q, (wq.Or, wq.DisjunctionMax)):
+        if any(isinstance(s, wq.Not) for s in q.subqueries):
+            raise _unsupported("NOT inside OR")
+        return "(" + " | ".join(_expr(s, result) for s in q.subqueries) + ")"
+    if isinstance(q, wq.And):
+        positive = [_expr(s, result) for s in q.subqueries if not isinstance(s, wq.Not)]
+        negative = [_expr(s.query, result) for s in q.subqueries if isinstance(s, wq.Not)]
+        if not positive:
+            positive = [f"(@every ={EVERY_TOKEN})"]
+        return "(" + " ".join(positive + [f"-{n}" for n in negative]) + ")"
+    raise _unsupported(f"the clause `{q}`")
+
+
+def _check_field(fieldname: str) -> None:
+    if fieldname not in FIELDS or fieldname == "every":
+        raise _unsupported(f"a search in the field `{fieldname}`")
+
+
+def _term(fieldname: str, text: Any, boost: float = 1.0) -> str:
+    _check_field(fieldname)
+    suffix = f"^{boost:g}" if boost and boost != 1.0 else ""
+    return f"(@{fieldname} ={token(str(text))}{suffix})"
+
+
+def snippet_query(spec: MatchSpec) -> str:
+    """The words SNIPPET() should mark, as a SphinxQL query the engine's own stemmer reads.
+
+    Our stems are passed as words (stemmed again they meet the text's words); an all-ASCII phrase
+    is a proximity group, since the engine's snippets see the stop words our terms skip.
+    """
+    parts: list[str] = []
+    for term in sorted(spec.terms):
+        if _SNIPPET_WORD.fullmatch(term):
+            parts.append(term)
+    for words, _slop in spec.phrases:
+        clean = [w for w in words if _SNIPPET_WORD.fullmatch(w)]
+        if clean and all(w.isascii() for w in clean) and len(clean) > 1:
+            parts.append('"' + " ".join(clean) + f'"~{2 * len(clean)}')
+        else:
+            parts.extend(clean)
+    return " | ".join(dict.fromkeys(parts))
+
+
+def spans_of(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Text with MARK_OPEN/MARK_CLOSE around matches → (plain text, spans), merging touching spans."""
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    start: int | None = None
+    for piece in re.split("([\ufdd0\ufdd1])", marked):
+        if piece == MARK_OPEN:
+            start = length
+        elif piece == MARK_CLOSE:
+            if start is not None and length > start:
+                if spans and spans[-1][1] >= start:
+                    spans[-1] = (spans[-1][0], length)
+                else:
+                    spans.append((start, length))
+            start = None
+        else:
+            piece = piece.replace(MARK_CUT, "")
+            out.append(piece)
+            length += len(piece)
+    return "".join(out), tuple(spans)
+
+
+def snippets_of(marked: str, fragments: int) -> tuple[Snippet, ...]:
+    """SNIPPET() output (passages split by MARK_CUT) → up to `fragments` Snippets, `…` where cut."""
+    pieces = marked.split(MARK_CUT)
+    found: list[Snippet] = []
+    for index, piece in enumerate(pieces):
+        stripped = piece.strip()
+        if not stripped.replace(MARK_OPEN, "").replace(MARK_CLOSE, ""):
+            continue
+        lead = len(piece) - len(piece.lstrip())
+        text, spans = spans_of(piece[lead:].rstrip())
+        cut_before = index > 0
+        cut_after = index < len(pieces) - 1
+        prefix = ELLIPSIS if cut_before else ""
+        shift = len(prefix)
+        found.append(
+            Snippet(prefix + text + (ELLIPSIS if cut_after else ""), tuple((a + shift, b + shift) for a, b in spans))
+        )
+    return tuple(found[:fragments])
+
+
+def _snippet_options(limit: int, passages: int) -> list[str]:
+    return [
+        f"before_match={MARK_OPEN}",
+        f"after_match={MARK_CLOSE}",
+        f"chunk_separator={MARK_CUT}",
+        "html_strip_mode=none",
+        "query_mode=1",
+        "weight_order=1",  # best passages first, as our fragments
+        "allow_empty=0",  # no match in the body (a title hit): the opening, as Whoosh's lead
+        f"limit={limit}",
+        f"limit_passages={passages}",
+        "around=8",
+    ]
+
+
+# --- searching --------------------------------------------------------------------------------
+
+
+def _text_list(value: Any) -> list[Any]:
+    try:
+        data = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return data if isinstance(data, list) else []
+
+
+class ManticoreIndex:
+    """The cluster as a `SearchBackend`: queries through the distributed index on the first node that answers."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        from ..schema import build_schema
+        from ..searcher import QueryBuilder
+
+        self.spec = spec
+        self.index_dir = Path(str(spec))  # what IndexStats and messages show
+        self._cluster = Cluster(spec)
+        self._builder = QueryBuilder(build_schema())
+        self._coordinator: Node | None = None
+        self._local_shard: str | None = None
+
+    # lifecycle
+    def __enter__(self) -> "ManticoreIndex":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._cluster.close()
+
+    def __repr__(self) -> str:
+        return f"ManticoreIndex({str(self.spec)!r})"
+
+    # plumbing
+    def _query(self, sql: str, args: Sequence[Any] = (), *, notes: list[str] | None = None) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
+        """Run a read on the distributed index, on the first node that answers; check for missing shards."""
+        errors: list[str] = []
+        candidates = [self._coordinator] if self._coordinator is not None else []
+        candidates += [n for n in self._cluster.coordinator_order() if n not in candidates]
+        for node in candidates:
+            try:
+                rows, meta = self._cluster.execute(node, sql, args, meta=True)
+            except BackendError as error:
+                if "refused the request" in str(error):
+                    raise
+                errors.append(str(error))
+                self._coordinator = None
+                continue
+            self._coordinator = node
+            warning = meta.get("warning")
+            if warning:
+                if not self.spec.allow_partial:
+                    raise BackendError(
+                        f"{node}: {warning}; the results would miss that node's shards. Start it again, "
+                        "or add ?partial=1 to the backend URL to accept partial results"
+                    )
+                if notes is not None:
+                    notes.append(f"partial results: {warning}")
+            return rows, meta
+        raise BackendError("no node of the cluster answers: " + "; ".join(errors))
+
+    def _parse(self, query: str) -> Any:
+        return self._builder.parse(query, _NoExpansion())
+
+    def _filter(self, **filters: Any) -> Any:
+        # The very filter Whoosh builds (dates, --source, --section, --lang), translated like the query.
+        from ..searcher import SearchIndex
+
+        return SearchIndex._filter(self, **filters)  # type: ignore[arg-type]
+
+    # searching
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        page: int = 1,
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
+        source: str | None = None,
+        section: str | None = None,
+        lang: str | None = None,
+        sort: str = "relevance",
+        fragments: int = 3,
+        suggest: bool = True,
+    ) -> Results:
+        """One page of hits, as `SearchIndex.search` (see the module docstring for what differs)."""
+        from ..searcher import SORTS, _check_paging
+
+        started = time.perf_counter()
+        _check_paging(limit, page)
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if fragments < 0:
+            raise ValueError("fragments must be 0 or more")
+        parsed = self._parse(query)
+        filter_q = self._filter(since=since, until=until, source=source, section=section, lang=lang)
+        plan = translate(parsed.q, filter_q)
+        notes = list(parsed.notes)
+        total, hits = 0, ()
+        if not plan.empty:
+            total, hits = self._run(plan, parsed.q, limit, page, sort, fragments, notes)
+        return Results(
+            query=query,
+            total=total,
+            page=page,
+            hits=hits,
+            suggestion=None,
+            elapsed=time.perf_counter() - started,
+            notes=tuple(dict.fromkeys(notes)),
+        )
+
+    def _run(self, plan: Translation, q: Any, limit: int, page: int, sort: str, fragments: int, notes: list[str]) -> tuple[int, tuple[Hit, ...]]:
+        select = ["id", "aid", "path", "title_text", "date_iso", "source_text", "section_text", "url_text", "WEIGHT() AS w"]
+        args: list[Any] = []
+        body_q = snippet_query(match_spec(q, "body"))
+        title_q = snippet_query(match_spec(q, "title"))
+        if fragments:
+            options = _snippet_options(SNIPPET_MAXCHARS * fragments, fragments)
+            select.append("SNIPPET(body_text, %s" + ", %s" * len(options) + ") AS snip")
+            args += [body_q or NEVER_TOKEN, *options]
+        if title_q:
+            options = [f"before_match={MARK_OPEN}", f"after_match={MARK_CLOSE}", "html_strip_mode=none", "query_mode=1", "limit=0"]
+            select.append("SNIPPET(title_text, %s" + ", %s" * len(options) + ") AS tsnip")
+            args += [title_q, *options]
+        where, where_args = plan.where()
+        order = {
+            "relevance": "WEIGHT() DESC, seq ASC",
+            # Whoosh reverses the whole order for newest, ties included.
+            "newest": "dated DESC, date_us DESC, seq DESC",
+            "oldest": "dated DESC, date_us ASC, seq ASC",
+        }[sort]
+        offset = (page - 1) * limit
+        ranker = RANKER_TIERED if plan.tiered else RANKER_PLAIN
+        sql = (
+            f"SELECT {', '.join(select)} FROM {self.spec.name}{where} ORDER BY {order} LIMIT %s, %s "
+            f"OPTION ranker=expr(%s), idf='plain', max_matches=%s"
+        )
+        rows, meta = self._query(
+            sql, [*args, *where_args, offset, limit, ranker, max(_MAX_MATCHES_FLOOR, offset + limit)], notes=notes
+        )
+        total = int(meta.get("total_found", "0") or 0)
+        hits = []
+        for rank, row in enumerate(rows, start=offset + 1):
+            doc, aid, path, title, date_iso, source, section, url, weight = row[:9]
+            rest = list(row[9:])
+            snippets: tuple[Snippet, ...] = ()
+            if fragments:
+                snippets = snippets_of(str(rest.pop(0) or ""), fragments)
+            title_spans: tuple[tuple[int, int], ...] = ()
+            if title_q:
+                marked_title, title_spans = spans_of(str(rest.pop(0) or ""))
+                if marked_title != title:
+                    title_spans = ()  # the engine changed the text: no spans rather than wrong ones
+            hits.append(
+                Hit(
+                    id=str(aid),
+                    rank=rank,
+                    score=float(weight) / SCORE_SCALE,
+                    title=str(title),
+                    date=str(date_iso) or None,
+                    source=str(source),
+                    section=str(section),
+                    url=str(url),
+                    path=str(path),
+                    snippets=snippets,
+                    title_highlights=title_spans,
+                )
+            )
+        return total, tuple(hits)
+
+    # articles
+    def _row(self, id: str) -> dict[str, Any]:
+        rows, _ = self._query(f"SELECT {', '.join(STRING_ATTRS)} FROM {self.spec.name} WHERE id = %s", [doc_id(id)])
+        for row in rows:
+            fields = dict(zip(STRING_ATTRS, row))
+            if fields.get("aid") == id:
+                return fields
+        raise ArticleNotFoundError(f"no article with id {id!r} in {self.spec}")
+
+    def _shard_name(self) -> str:
+        """A shard local to the coordinator (for DESCRIBE and CALL SNIPPETS, which need a real index)."""
+        if self._local_shard is None:
+            node = self._coordinator or self.spec.nodes[0]
+            pattern = re.compile(rf"{re.escape(self.spec.name)}_\d+")
+            names = sorted(n for n, kind in self._cluster.tables(node).items() if kind == "rt" and pattern.fullmatch(n))
+            if not names:
+                raise BackendError(f"{node} holds no {self.spec.name}_N shard")
+            self._local_shard = names[0]
+        return self._local_shard
+
+    def get(self, id: str) -> Article:
+        """The whole article with this id; ArticleNotFoundError when the cluster has none."""
+        from ..searcher import _article
+
+        fields = self._row(id)
+        stored = {
+            "id": fields["aid"],
+            "title": fields.get("title_text", ""),
+            "body": fields.get("body_text", ""),
+            "date_iso": fields.get("date_iso") or None,
+            "date_info": tuple(_text_list(fields.get("date_info"))) or None,
+            "section": fields.get("section_text", ""),
+            "source": fields.get("source_text", ""),
+            "byline": fields.get("byline_text", ""),
+            "dateline": fields.get("dateline", ""),
+            "url": fields.get("url_text", ""),
+            "lang": fields.get("lang_text", ""),
+            "keywords": fields.get("keywords_text", ""),
+            "provenance": tuple(_text_list(fields.get("provenance"))),
+        }
+        return _article(stored)
+
+    def _highlight(self, text: str, query: str, fieldname: str) -> tuple[tuple[int, int], ...]:
+        words = snippet_query(match_spec(self._parse(query).q, fieldname))
+        if not text or not words:
+            return ()
+        options = [f"'{MARK_OPEN}' AS before_match", f"'{MARK_CLOSE}' AS after_match", "0 AS limit", "1 AS query_mode", "'none' AS html_strip_mode"]
+        self._query(f"SELECT id FROM {self.spec.name} LIMIT 0")  # picks a live coordinator
+        node = self._coordinator or self.spec.nodes[0]
+        rows, _ = self._cluster.execute(
+            node, f"CALL SNIPPETS(%s, %s, %s, {', '.join(options)})", [_clean(text), self._shard_name(), words]
+        )
+        marked, spans = spans_of(str(rows[0][0]) if rows else "")
+        return spans if marked == _clean(text) else ()
+
+    def highlight(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
+        """Spans of `text` that `query` matches in article bodies (`show --highlight`)."""
+        return self._highlight(text, query, "body")
+
+    def title_highlight(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
+        return self._highlight(text, query, "title")
+
+    def similar(self, id: str, *, limit: int = 10, page: int = 1, fragments: int = 3, numterms: int = 15) -> Results:
+        """Articles like this one: its most telling words (Bo1, as Whoosh's key terms) as a ranked OR."""
+        from ..searcher import _check_paging
+
+        started = time.perf_counter()
+        _check_paging(limit, page)
+        article = self.get(id)
+        counts = Counter(analysed_terms(f"{article.title}\n{article.body}"))
+        if not counts:
+            return Results(query=f"similar:{id}", total=0, page=page, hits=(), elapsed=time.perf_counter() - started)
+        candidates = [t for t, _ in counts.most_common(200)]
+        probe = " | ".join(f"={token(t)}" for t in candidates)
+        _, meta = self._query(f"SELECT id FROM {self.spec.name} WHERE MATCH(%s) LIMIT 0", [f"@body ({probe})"])
+        documents_rows, _ = self._query(f"SELECT COUNT(*) FROM {self.spec.name}")
+        documents = int(documents_rows[0][0]) if documents_rows else 0
+        frequencies = {meta.get(f"keyword[{i}]", "").lstrip("="): int(meta.get(f"hits[{i}]", "0") or 0) for i in range(len(candidates))}
+        total_terms = sum(counts.values())
+        scored = []
+        for term in candidates:
+            in_collection = frequencies.get(token(term), 0)
+            if not in_collection or not documents:
+                continue
+            f = in_collection / documents
+            weight = counts[term] * math.log((1.0 + f) / f, 2) + math.log(1.0 + f, 2)
+            scored.append((weight / total_terms if total_terms else weight, term))
+        scored.sort(reverse=True)
+        top = scored[:numterms]
+        if not top:
+            return Results(query=f"similar:{id}", total=0, page=page, hits=(), elapsed=time.perf_counter() - started)
+        best = top[0][0] or 1.0
+        q = wq.Or([wq.Term("body", term, boost=max(weight / best, 0.01)) for weight, term in top])
+        plan = translate(q)
+        plan.exclude = doc_id(id)
+        notes: list[str] = []
+        total, hits = self._run(plan, q, limit, page, "relevance", fragments, notes)
+        return Results(query=f"similar:{id}", total=total, page=page, hits=hits, elapsed=time.perf_counter() - started, notes=tuple(notes))
+
+    # aggregates
+    def timeline(
+        self,
+        query: str,
+        *,
+        by: str = "month",
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
+        source: str | None = None,
+        section: str | None = None,
+        lang: str | None = None,
+    ) -> list[tuple[str, int]]:
+        """How many matching dated articles fall in each year, month or day (UTC), as `SearchIndex.timeline`."""
+        from ..searcher import PERIODS, _fill_periods
+
+        if by not in PERIODS:
+            raise ValueError(f"by must be one of {', '.join(PERIODS)}, not {by!r}")
+        parsed = self._parse(query)
+        filter_q = self._filter(since=since, until=until, source=source, section=section, lang=lang)
+        plan = translate(parsed.q, filter_q)
+        if plan.empty:
+            return []
+        plan.dated = True
+        where, args = plan.where()
+        rows, _ = self._query(
+            f"SELECT ymd, COUNT(*) AS c FROM {self.spec.name}{where} GROUP BY ymd LIMIT 0, %s OPTION max_matches=%s",
+            [*args, _GROUP_LIMIT, _GROUP_LIMIT],
+        )
+        counts: Counter[str] = Counter()
+        for ymd, count in rows:
+            ymd = int(ymd)
+            key = f"{ymd // 10000:04d}-{ymd // 100 % 100:02d}-{ymd % 100:02d}"
+            counts[key[: {"year": 4, "month": 7, "day": 10}[by]]] += int(count)
+        return _fill_periods(counts, by)
+
+    def stats(self) -> Any:
+        """Documents, date span and counts by source, section, language and encoding, as `SearchIndex.stats`."""
+        from ..schema import SCHEMA_VERSION
+        from ..searcher import IndexStats, _counts
+
+        name = self.spec.name
+        rows, _ = self._query(f"SELECT COUNT(*) FROM {name}")
+        documents = int(rows[0][0]) if rows else 0
+        rows, _ = self._query(f"SELECT COUNT(*), MIN(date_us), MAX(date_us) FROM {name} WHERE dated = 1")
+        dated, earliest, latest = (int(rows[0][0]), rows[0][1], rows[0][2]) if rows and int(rows[0][0]) else (0, None, None)
+
+        def facet(attr: str) -> Counter[str]:
+            found, _ = self._query(
+                f"SELECT {attr}, COUNT(*) AS c FROM {name} GROUP BY {attr} LIMIT 0, %s OPTION max_matches=%s",
+                [_GROUP_LIMIT, _GROUP_LIMIT],
+            )
+            return Counter({str(value or ""): int(count) for value, count in found})
+
+        size = 0
+        try:
+            for shard, node in self._cluster.layout().items():
+                status, _ = self._cluster.execute(node, f"SHOW INDEX {name}_{shard} STATUS")
+                values = {str(k): str(v) for k, v in status}
+                size += int(values.get("disk_bytes", "0") or 0) + int(values.get("ram_bytes", "0") or 0)
+        except BackendError:
+            size = 0  # a node down (and partial results accepted): the size is unknown
+        return IndexStats(
+            index_dir=str(self.spec),
+            documents=documents,
+            earliest=_iso_micros(earliest) if earliest is not None else None,
+            latest=_iso_micros(latest) if latest is not None else None,
+            undated=documents - dated,
+            sources=_counts(facet("source_text")),
+            sections=_counts(facet("section_text")),
+            languages=_counts(facet("lang_text")),
+            encodings=_counts(facet("encoding")),
+            size_bytes=size,
+            schema_version=SCHEMA_VERSION,
+        )
+
+    def suggest(self, query: str) -> str | None:
+        return None  # the engine keeps no vocabulary we could correct against
+
+
+def _iso_micros(value: Any) -> str:
+    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(value))).isoformat()
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+class ManticoreSink:
+    """A `DocumentSink` over the shards: rows routed by crc32(article id) mod N, deletes by source path."""
+
+    def __init__(self, cluster: Cluster, layout: dict[int, Node], name: str, seq: int = 0) -> None:
+        self.cluster = cluster
+        self.layout = layout
+        self.name = name
+        self.shards = len(layout)
+        self.seq = seq  # the last sequence number handed out
+        self._pending: dict[int, list[tuple[Any, ...]]] = {}
+        self._insert = f"REPLACE INTO {{}} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+
+    def _shard(self, shard: int) -> tuple[Node, str]:
+        return self.layout[shard], f"{self.name}_{shard}"
+
+    def count(self) -> int:
+        total = 0
+        for shard in self.layout:
+            node, table = self._shard(shard)
+            rows, _ = self.cluster.execute(node, f"SELECT COUNT(*) FROM {table}")
+            total += int(rows[0][0]) if rows else 0
+        return total
+
+    def clear(self) -> None:
+        for shard in self.layout:
+            node, table = self._shard(shard)
+            self.cluster.execute(node, f"TRUNCATE RTINDEX {table}")
+
+    def delete_paths(self, paths: list[str]) -> int:
+        """Delete every document any of these source files gave; how many there were."""
+        if not paths:
+            return 0
+        wanted = set(paths)
+        hashes = sorted({path_hash(p) for p in paths})
+        deleted = 0
+        for shard in self.layout:
+            node, table = self._shard(shard)
+            for start in range(0, len(hashes), _ID_BATCH):
+                chunk = hashes[start : start + _ID_BATCH]
+                last = 0
+                while True:
+                    # Page by id: a file may hold more articles than one result set.
+                    rows, _ = self.cluster.execute(
+                        node,
+                        f"SELECT id, path FROM {table} WHERE path_hash IN ({', '.join(['%s'] * len(chunk))}) AND id > %s "
+                        "ORDER BY id ASC LIMIT 0, %s OPTION max_matches=%s",
+                        [*chunk, last, _ID_BATCH, _ID_BATCH],
+                    )
+                    ids = [int(doc) for doc, path in rows if path in wanted]
+                    if ids:
+                        self.cluster.execute(node, f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)
+                        deleted += len(ids)
+                    if len(rows) < _ID_BATCH:
+                        break
+                    last = int(rows[-1][0])
+        return deleted
+
+    def add(self, path: str, documents: list[dict[str, Any]]) -> None:
+        for doc in documents:
+            self.seq += 1
+            row = document_row(doc, self.seq)
+            self._pending.setdefault(shard_of(str(doc.get("id", "")), self.shards), []).append(row)
+
+    def flush(self) -> None:
+        """Send the pending rows, shard by shard, in statements below the packet limit (binlog_flush=1 makes them durable)."""
+        for shard, rows in sorted(self._pending.items()):
+            node, table = self._shard(shard)
+            statement = self._insert.format(table)
+            chunk: list[tuple[Any, ...]] = []
+            size = 0
+            for row in rows:
+                row_size = sum(len(v.encode("utf-8", "surrogatepass")) if isinstance(v, str) else 8 for v in row) * 2 + 64
+                if chunk and size + row_size > _STATEMENT_BYTES:
+                    self.cluster.executemany(node, statement, chunk)
+                    chunk, size = [], 0
+                chunk.append(row)
+                size += row_size
+            if chunk:
+                self.cluster.executemany(node, statement, chunk)
+        self._pending.clear()
+
+
+# --- the indexing entry point --------------------------------------------------------------------
+
+
+def _prepare_state(state_dir: Path, spec: BackendSpec) -> None:
+    """Make `state_dir` a cluster state folder (a manifest marked with the backend), or check it is one."""
+    from ..storage import Manifest, check_folder_is_ours, has_index, read_meta
+
+    if has_index(state_dir):
+        meta = read_meta(state_dir) or {}
+        if not meta.get(STATE_BACKEND_KEY):
+            raise NotAnIndexError(
+                f"{state_dir} holds a Whoosh index; give the cluster's state its own folder with --index"
+            )
+        return
+    check_folder_is_ours(state_dir)
+    if state_dir.exists() and any(p.name.startswith("_MAIN_") for p in state_dir.iterdir()):
+        raise NotAnIndexError(f"{state_dir} holds Whoosh files; give the cluster's state its own folder with --index")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    Manifest.create(state_dir)
+    with Manifest(state_dir) as manifest:
+        manifest.set_meta(STATE_BACKEND_KEY, spec.kind)
+        manifest.set_meta(STATE_URL_KEY, str(spec))
+
+
+def index_paths_cluster(
+    spec: BackendSpec,
+    paths: Iterable[str],
+    state_dir: Path,
+    options: Any = None,
+    *,
+    progress: Callable[..., None] | None = None,
+) -> IndexReport:
+    """Index the files under `paths` into the cluster; `state_dir` keeps the manifest (what came from where).
+
+    Same contract as `indexer.index_paths`: re-runs are incremental, a file that cannot be read is
+    reported, not raised; a node that cannot be reached raises BackendError before anything is written.
+    """
+    from ..indexer import DEFAULT_ROOT, IndexOptions
+    from ..storage import IndexLock, Manifest, has_index
+    from .incremental import run_incremental
+
+    options = options or IndexOptions()
+    roots = [os.path.abspath(p) for p in paths]
+    if not roots and has_index(state_dir):
+        with Manifest(state_dir) as manifest:
+            roots = manifest.roots()
+    if not roots:
+        roots = [os.path.abspath(DEFAULT_ROOT)]
+    if options.rebuild:
+        for root in roots:
+            if not os.path.exists(root):
+                # Emptying the cluster without one of its folders would drop all that folder's articles.
+                raise ReadError(root, "no such file or folder; the rebuild was not started and the cluster is untouched")
+    _prepare_state(state_dir, spec)
+    with IndexLock(state_dir, options.lock_timeout) as lock, Cluster(spec) as cluster:
+        notes = []
+        if lock.stale is not None:
+            notes.append(f"{state_dir}: cleared a stale lock left by {lock.stale.describe()}, which is no longer running")
+        layout = cluster.layout()
+        with Manifest(state_dir) as manifest:
+            manifest.check_version()
+            _check_layout(manifest, spec, len(layout), state_dir)
+            sink = ManticoreSink(cluster, layout, spec.name, int(manifest.get_meta("cluster_seq") or 0))
+
+            def save_seq() -> None:
+                manifest.set_meta("cluster_seq", str(sink.seq))
+
+            report = run_incremental(roots, state_dir, options, sink, manifest, progress=progress, notes=notes, after_batch=save_seq)
+    return report
+
+
+def _check_layout(manifest: Any, spec: BackendSpec, shards: int, state_dir: Path) -> None:
+    recorded = manifest.get_meta("cluster_shards")
+    if recorded is not None and int(recorded) != shards:
+        raise BackendError(
+            f"the cluster now has {shards} shards, but {state_dir} routed its articles over {recorded}; "
+            "run `searchkit index --rebuild` with the same --backend to spread them again"
+        )
+    if manifest.get_meta("cluster_name") not in (None, spec.name):
+        raise BackendError(
+            f"{state_dir} is the state of the cluster index {manifest.get_meta('cluster_name')!r}, not {spec.name!r}"
+        )
+    manifest.set_meta("cluster_shards", str(shards))
+    manifest.set_meta("cluster_name", spec.name)
+    manifest.set_meta("cluster_layout", str(LAYOUT_VERSION))
+    manifest.set_meta(STATE_URL_KEY, str(spec))
+
+
+__all__ = [
+    "Cluster",
+    "ManticoreIndex",
+    "ManticoreSink",
+    "Translation",
+    "doc_id",
+    "document_row",
+    "index_paths_cluster",
+    "shard_of",
+    "snippet_query",
+    "token",
+    "translate",
+]
