@@ -222,10 +222,17 @@ def folder_bytes(folder: Path) -> int:
 # --- measuring child processes ------------------------------------------------------------------
 
 
-def _tree_rss_bytes(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc (0 where there is none)."""
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree_sample(root: int, cpu_by_pid: dict[int, float]) -> int:
+    """Resident bytes of a process and all its descendants, from /proc (0 where there is none).
+
+    Also records each descendant's CPU seconds so far in `cpu_by_pid` (worker processes that a
+    fork server starts are nobody's waited-for children, so getrusage would miss them).
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    stats: dict[int, list[bytes]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -241,12 +248,15 @@ def _tree_rss_bytes(root: int) -> int:
         rest = stat[stat.rfind(b")") + 2 :].split()
         pid = int(entry)
         children.setdefault(int(rest[1]), []).append(pid)
-        rss[pid] = int(rest[21])
+        stats[pid] = rest
     total = 0
     stack = [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        rest = stats.get(pid)
+        if rest is not None:
+            total += int(rest[21])  # rss, pages
+            cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), (int(rest[11]) + int(rest[12])) / _TICKS)  # utime + stime
         stack.extend(children.get(pid, []))
     return total * os.sysconf("SC_PAGE_SIZE")
 
@@ -256,15 +266,20 @@ def measure_main(argv: list[str]) -> None:
     stdout_file, cmd = argv[0], argv[2:]
     started = time.perf_counter()
     peak_tree = 0
+    cpu_by_pid: dict[int, float] = {}
     with open(stdout_file, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out)
         while proc.poll() is None:
-            peak_tree = max(peak_tree, _tree_rss_bytes(proc.pid))
+            peak_tree = max(peak_tree, _tree_sample(proc.pid, cpu_by_pid))
             time.sleep(0.1)
     wall = time.perf_counter() - started
-    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     scale = 1 if sys.platform == "darwin" else 1024  # Linux reports KiB, macOS bytes
-    print(json.dumps({"wall": wall, "rc": proc.returncode, "max_process_rss": maxrss * scale, "peak_tree_rss": peak_tree}))
+    print(json.dumps({
+        # CPU: the larger of what the kernel reports for waited-for children and what /proc showed.
+        "wall": wall, "rc": proc.returncode, "cpu": max(usage.ru_utime + usage.ru_stime, sum(cpu_by_pid.values())),
+        "max_process_rss": usage.ru_maxrss * scale, "peak_tree_rss": peak_tree,
+    }))
 
 
 def measured(cmd: list[str], work: Path, label: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -777,7 +792,7 @@ def print_report(report: dict[str, Any], engines: list[Engine], queries: list[Qu
     )
     print()
     runs_note = f"; fastest of {len(engines[0].build.get('walls', [1]))} runs taking turns" if len(engines[0].build.get("walls", [1])) > 1 else ""
-    print(f"## build (each in a child process; peak RSS = largest single process / whole process tree{runs_note})")
+    print(f"## build (each in a child process; CPU = user+sys of all its processes; peak RSS = largest single process / whole process tree{runs_note})")
     rows = []
     base = next((e for e in engines if e.key == "baseline"), None)
     for e in engines:
@@ -786,6 +801,7 @@ def print_report(report: dict[str, Any], engines: list[Engine], queries: list[Qu
         rows.append([
             e.label,
             f"{wall:.1f}",
+            f"{b.get('cpu', float('nan')):.1f}",
             f"{c['stories'] / wall:,.0f}",
             f"{c['file_bytes'] / 1e6 / wall:.2f}",
             f"{b['max_process_rss'] / 1e6:,.0f} / {b['peak_tree_rss'] / 1e6:,.0f}",
@@ -794,7 +810,7 @@ def print_report(report: dict[str, Any], engines: list[Engine], queries: list[Qu
             ratio(base.build["wall"], wall) if base else "n/a",
             " ".join(f"{w:.1f}" for w in b.get("walls", [wall])),
         ])
-    print_table(["engine", "wall s", "stories/s", "MB/s", "peak RSS MB", "index MB", "index/text", "speed vs plain", "every run s"], rows)
+    print_table(["engine", "wall s", "CPU s", "stories/s", "MB/s", "peak RSS MB", "index MB", "index/text", "speed vs plain", "every run s"], rows)
     for e in engines:
         if e.key.startswith("searchkit") and isinstance(e.build.get("output"), dict):
             out = e.build["output"]

@@ -20,6 +20,7 @@ what the tokenizer would (same terms, same positions), without building a token 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Iterator
@@ -36,9 +37,19 @@ _CJK_CHARS = (
 TOKEN_PATTERN = re.compile(
     rf"(?P<cjk>[{_CJK_CHARS}]+)|(?P<word>[^\W_{_CJK_CHARS}]+(?:\.[^\W_{_CJK_CHARS}]+)*)"
 )
-_CJK_RUN = re.compile(rf"[{_CJK_CHARS}]")
-# TOKEN_PATTERN's word alternative alone: in text without CJK characters the two find the same runs.
-_WORD_PATTERN = re.compile(rf"[^\W_{_CJK_CHARS}]+(?:\.[^\W_{_CJK_CHARS}]+)*")
+
+
+@functools.lru_cache(maxsize=None)
+def _cjk_run() -> re.Pattern[str]:
+    # Compiled on first use: a character class this wide takes milliseconds, and a `searchkit query`
+    # process for an ASCII query never needs it.
+    return re.compile(rf"[{_CJK_CHARS}]")
+
+
+@functools.lru_cache(maxsize=None)
+def _word_pattern() -> re.Pattern[str]:
+    """TOKEN_PATTERN's word alternative alone: in text without CJK characters both find the same runs."""
+    return re.compile(rf"[^\W_{_CJK_CHARS}]+(?:\.[^\W_{_CJK_CHARS}]+)*")
 STOP_WORD_SET = frozenset(STOP_WORDS)
 # Longer tokens are junk (base64, URLs glued together) and would bloat the term dictionary.
 MAX_TOKEN_LENGTH = 64
@@ -174,7 +185,7 @@ def news_analyzer() -> NewsTokenizer:
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK_RUN.search(text) is not None
+    return not text.isascii() and _cjk_run().search(text) is not None
 
 
 class _IndexTerms(dict):  # type: ignore[type-arg]
@@ -205,8 +216,8 @@ def term_positions(text: str) -> dict[str, list[int]]:
     positions: dict[str, list[int]] = {}
     if text.isascii():
         words = _ASCII_WORD_PATTERN.findall(text)
-    elif _CJK_RUN.search(text) is None:
-        words = _WORD_PATTERN.findall(text)
+    elif _cjk_run().search(text) is None:
+        words = _word_pattern().findall(text)
     else:
         for token in NewsTokenizer()(text, positions=True):
             found = positions.get(token.text)

@@ -60,6 +60,19 @@ IndexOption = typer.Option(
     show_default=False,
 )
 
+# --- cluster backend (issue 6): the one option every command that reads or writes articles takes ---
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    help=(
+        "Where the articles live: whoosh (the --index folder) or a Manticore/Sphinx cluster, "
+        "e.g. --backend manticore://10.0.0.5:9306,10.0.0.6:9306 (with a cluster, --index is only the "
+        "indexer's local state). Default: $SEARCHKIT_BACKEND, else what the index folder records, else whoosh."
+    ),
+    show_default=False,
+)
+# --- end cluster backend ---
+
 
 def _show_version(value: bool) -> None:
     if value:
@@ -151,6 +164,7 @@ def index_command(
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout, e.g. searchkit index docs --json | jq .files_failed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr (errors still go there), e.g. in cron jobs: -q."),
+    backend: Optional[str] = BackendOption,
 ) -> None:
     """Index article files into a Whoosh index; re-runs update only what changed.
 
@@ -168,7 +182,7 @@ def index_command(
     Example:  searchkit index sample_docs
               searchkit index ~/archive/reuters -g '*.sgm' --index reuters-index
     """
-    from .indexer import IndexOptions, index_paths
+    from .indexer import IndexOptions
     from .render import render_index_report
 
     index_dir = resolve_index_dir_or_default(index)
@@ -185,7 +199,10 @@ def index_command(
     console = stderr_console()
     progress = None if quiet or json_output and not console.is_terminal else _progress_reporter(console)
     try:
-        report = index_paths([str(p) for p in paths or []], index_dir, options, progress=progress)
+        from .backends import index_into, resolve_backend  # cluster backend (issue 6)
+
+        spec = resolve_backend(backend, index_dir)
+        report = index_into(spec, [str(p) for p in paths or []], index_dir, options, progress=progress)
     except SearchkitError as error:
         raise fail(str(error), error_hint(error))
     except KeyboardInterrupt:
@@ -382,10 +399,12 @@ def _query_pointer(error: Exception) -> str | None:
     return f"  {shown}\n  {' ' * position}{'^' * length}"
 
 
-def _open(index: Optional[Path]):  # type: ignore[no-untyped-def]
-    from .searcher import open_index
+def _open(index: Optional[Path], backend: Optional[str] = None):  # type: ignore[no-untyped-def]
+    # Whoosh in the index folder, or the cluster that --backend / $SEARCHKIT_BACKEND / the folder names.
+    from .backends import open_search, resolve_backend
 
-    return open_index(resolve_index_dir_or_default(index))
+    index_dir = resolve_index_dir_or_default(index)
+    return open_search(resolve_backend(backend, index_dir), index_dir)
 
 
 def _format(fmt: enum.Enum, json_flag: bool) -> str:
@@ -409,6 +428,7 @@ def query_command(
         show_default=False,
     ),
     index: Optional[Path] = IndexOption,
+    backend: Optional[str] = BackendOption,
     limit: int = LimitOption,
     page: int = PageOption,
     since: Optional[str] = SinceOption,
@@ -449,12 +469,12 @@ def query_command(
     with _guard():
         if batch is not None:
             raise typer.Exit(
-                _run_batch(batch, index, output, dict(limit=limit, page=page, since=since, until=until, source=source,
+                _run_batch(batch, index, output, backend=backend, options=dict(limit=limit, page=page, since=since, until=until, source=source,
                                                       section=section, lang=lang, sort=sort.value, fragments=fragments))
             )
         if query is None:
             raise fail("give a QUERY, or --batch FILE", "Example: searchkit query \"joint headquarters\"")
-        with _open(index) as ix:
+        with _open(index, backend) as ix:
             try:
                 results = ix.search(
                     query, limit=limit, page=page, since=since, until=until, source=source,
@@ -469,7 +489,7 @@ def query_command(
         raise _exit_for(bool(results.hits))
 
 
-def _run_batch(source_name: str, index: Optional[Path], output: str, options: dict) -> int:  # type: ignore[type-arg]
+def _run_batch(source_name: str, index: Optional[Path], output: str, options: dict, backend: Optional[str] = None) -> int:  # type: ignore[type-arg]
     """One query per line → JSON Lines (csv: rows); returns the exit code for the whole batch."""
     from .errors import SearchkitError as _Error
     from .render import CSV_COLUMNS, json_line, results_csv_rows, write_csv
@@ -486,7 +506,7 @@ def _run_batch(source_name: str, index: Optional[Path], output: str, options: di
     out = sys.stdout
     if output == "csv":
         write_csv([], CSV_COLUMNS, out)
-    with _open(index) as ix:
+    with _open(index, backend) as ix:
         for query in queries:
             try:
                 results = ix.search(query, **options)
@@ -519,6 +539,7 @@ def _safe(text: str) -> str:
 def show_command(
     article_id: str = typer.Argument(..., metavar="ID", help="The article's id, as query output shows it, e.g. politics/joint-hq.txt."),
     index: Optional[Path] = IndexOption,
+    backend: Optional[str] = BackendOption,
     highlight: Optional[str] = typer.Option(
         None, "--highlight", "-H", help="Highlight what this query matches in the article, e.g. --highlight 'joint headquarters'."
     ),
@@ -540,7 +561,7 @@ def show_command(
 
     output = _format(fmt, json_flag)
     with _guard():
-        with _open(index) as ix:
+        with _open(index, backend) as ix:
             article = ix.get(article_id)
             title_spans: tuple[tuple[int, int], ...] = ()
             body_spans: tuple[tuple[int, int], ...] | None = None
@@ -562,6 +583,7 @@ def show_command(
 @app.command("stats")
 def stats_command(
     index: Optional[Path] = IndexOption,
+    backend: Optional[str] = BackendOption,
     fmt: ShowFormat = typer.Option(
         ShowFormat.text, "--format", "-f", case_sensitive=False, help="text for a person, json for scripts, e.g. --format json."
     ),
@@ -580,7 +602,7 @@ def stats_command(
 
     output = _format(fmt, json_flag)
     with _guard():
-        with _open(index) as ix:
+        with _open(index, backend) as ix:
             stats = ix.stats()
         if output == "json":
             sys.stdout.write(json_line(stats.to_dict()) + "\n")
@@ -594,6 +616,7 @@ def stats_command(
 def similar_command(
     article_id: str = typer.Argument(..., metavar="ID", help="The article to find others like, e.g. politics/joint-hq.txt."),
     index: Optional[Path] = IndexOption,
+    backend: Optional[str] = BackendOption,
     limit: int = LimitOption,
     page: int = PageOption,
     fragments: int = FragmentsOption,
@@ -612,7 +635,7 @@ def similar_command(
 
     output = _format(fmt, json_flag)
     with _guard():
-        with _open(index) as ix:
+        with _open(index, backend) as ix:
             results = ix.similar(article_id, limit=limit, page=page, fragments=fragments)
         write_results(results, output, color=color.value)
         raise _exit_for(bool(results.hits))
@@ -622,6 +645,7 @@ def similar_command(
 def timeline_command(
     query: str = typer.Argument(..., metavar="QUERY", help="What to count, in the syntax of `query` ('*' = every article), e.g. 'budget'."),
     index: Optional[Path] = IndexOption,
+    backend: Optional[str] = BackendOption,
     by: Period = typer.Option(Period.month, "--by", case_sensitive=False, help="One bar per year, month or day (UTC), e.g. --by year."),
     since: Optional[str] = SinceOption,
     until: Optional[str] = UntilOption,
@@ -647,7 +671,7 @@ def timeline_command(
 
     output = _format(fmt, json_flag)
     with _guard():
-        with _open(index) as ix:
+        with _open(index, backend) as ix:
             try:
                 series = ix.timeline(query, by=by.value, since=since, until=until, source=source, section=section, lang=lang)
             except SearchkitError as error:
@@ -662,6 +686,83 @@ def timeline_command(
             render_timeline_text(query, by.value, series, stdout_console(color.value))
         raise _exit_for(any(count for _, count in series))
 
+
+
+# ---------------------------------------------------------------------------------------------
+# cluster (issue 6): configs for a sharded Manticore/Sphinx cluster  (below this line)
+# ---------------------------------------------------------------------------------------------
+
+cluster_app = typer.Typer(
+    name="cluster",
+    help=(
+        "Run searchkit on a sharded Manticore Search (or Sphinx 2.2) cluster, past what one machine holds.\n\n"
+        "Example:  searchkit cluster config --shards 4 --nodes 10.0.0.5:9306,10.0.0.6:9306 --out cluster/"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("config")
+def cluster_config_command(
+    shards: int = typer.Option(..., "--shards", min=1, help="How many shards to split the archive into (dealt round-robin over the nodes), e.g. --shards 6."),
+    nodes: str = typer.Option(
+        ..., "--nodes",
+        help="Each node's address for SphinxQL, comma-separated (agents use PORT+1, or host:port:agent_port), e.g. --nodes 10.0.0.5:9306,10.0.0.6:9306.",
+    ),
+    data_dir: str = typer.Option(
+        "/var/lib/searchkit", "--data-dir", help="Where each node keeps its shards, in a node-K sub-folder, e.g. --data-dir /srv/searchkit."
+    ),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Write node-1.conf, node-2.conf, … into this folder instead of printing them, e.g. --out cluster/."
+    ),
+    node: Optional[int] = typer.Option(None, "--node", min=1, help="Print only this node's config (1 = the first of --nodes), e.g. --node 2 > node-2.conf."),
+    name: str = typer.Option("searchkit", "--name", help="The distributed index's name (shards are NAME_0, NAME_1, …), e.g. --name news."),
+    connect_timeout: int = typer.Option(
+        1000, "--connect-timeout", min=1, help="Milliseconds a node waits to reach another before reporting it dead, e.g. --connect-timeout 500."
+    ),
+    query_timeout: int = typer.Option(
+        10000, "--query-timeout", min=1, help="Milliseconds a node waits for another's answer before reporting it dead, e.g. --query-timeout 30000."
+    ),
+) -> None:
+    """Print ready-to-use searchd configs: one per node, each with its shards and a distributed index
+    that searches them all (agent timeouts set, so a dead node is reported, never waited for).
+
+    Start each node with `searchd --config node-K.conf`, then index and query with
+    `--backend manticore://NODE,NODE…`. Exit codes: 0 = done, 2 = bad options.
+
+    \b
+    Example:  searchkit cluster config --shards 3 --nodes 127.0.0.1:9306,127.0.0.1:9406 --data-dir /tmp/sk --out cluster/
+              searchd --config cluster/node-1.conf && searchd --config cluster/node-2.conf
+              searchkit index sample_docs --backend manticore://127.0.0.1:9306,127.0.0.1:9406 --index sk-state
+    """
+    from .backends import BackendError, parse_node
+    from .backends.cluster_config import backend_url, node_configs, write_configs
+
+    try:
+        parsed = [parse_node(part) for part in nodes.split(",") if part.strip()]
+        configs = node_configs(
+            parsed, shards, data_dir=data_dir, name=name, connect_timeout_ms=connect_timeout, query_timeout_ms=query_timeout
+        )
+    except BackendError as error:
+        raise fail(str(error), "Example: searchkit cluster config --shards 3 --nodes 10.0.0.5:9306,10.0.0.6:9306")
+    if node is not None and node > len(configs):
+        raise fail(f"--node {node}: there are only {len(configs)} nodes")
+    talk = stderr_console()
+    if out is not None:
+        for path in write_configs(configs, out):
+            talk.print(f"wrote {path}")
+        talk.print(f"Start each with `searchd --config FILE`, then use --backend {backend_url(parsed, name)}")
+        raise typer.Exit(ExitStatus.OK)
+    chosen = [configs[node - 1]] if node is not None else configs
+    for config in chosen:
+        if len(chosen) > 1:
+            sys.stdout.write(f"# ===== {config.filename} =====\n")
+        sys.stdout.write(config.text + ("\n" if len(chosen) > 1 else ""))
+    sys.stdout.flush()
+    raise typer.Exit(ExitStatus.OK)
 
 
 def main() -> None:

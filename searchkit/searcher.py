@@ -54,6 +54,7 @@ import math
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
+from whoosh.matching.binary import AndNotMatcher
 from whoosh.matching.wrappers import RequireMatcher, WrappingMatcher
 from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
 from whoosh.qparser import syntax as wsyntax
@@ -80,6 +81,17 @@ def _require_skip_to_quality(self: Any, minquality: float) -> int:
 
 
 RequireMatcher.skip_to_quality = _require_skip_to_quality
+
+
+def _and_not_find_first(self: Any) -> None:
+    # Whoosh 2.7's AndNotMatcher checks the excluded side only when it already sits on the first
+    # candidate, so `japan NOT said` kept its first hit even when that article says "said" (found
+    # by comparing with the cluster backend). `_find_next` skips the excluded side there first.
+    if self.a.is_active() and self.b.is_active():
+        self._find_next()
+
+
+AndNotMatcher._find_first = _and_not_find_first
 
 # Ranking. Queries of 2..COORD_MAX_WORDS distinct words rank documents holding more of them first
 # (see _CoordMatcher); longer ones are plain BM25. COORD_SCALE is Whoosh's own additive "SQR"
@@ -411,6 +423,13 @@ class QueryBuilder:
                     sources = [wq.FuzzyTerm(fieldname, stem, boost=q.boost, maxdist=q.maxdist, prefixlength=q.prefixlength)]
                 else:
                     sources.append(wq.Prefix(fieldname, stem, boost=q.boost))
+        # `japan~1/8`: a fixed prefix longer than the word (or its stem) crashed Whoosh's automaton.
+        sources = [
+            wq.FuzzyTerm(s.fieldname, s.text, boost=s.boost, maxdist=s.maxdist, prefixlength=len(s.text))
+            if isinstance(s, wq.FuzzyTerm) and s.prefixlength > len(s.text)
+            else s
+            for s in sources
+        ]
         found: list[tuple[int, str]] = []
         seen: set[str] = set()
         scanned = 0

@@ -375,7 +375,7 @@ def test_timeline_formats(index_dir: Path) -> None:
 
 # --- help ---------------------------------------------------------------------------------------------------
 
-ALL_COMMANDS = ("index", "doctor", "query", "show", "stats", "similar", "timeline")
+ALL_COMMANDS = ("index", "doctor", "query", "show", "stats", "similar", "timeline", "cluster")
 
 
 def test_the_command_list_is_complete() -> None:

@@ -29,6 +29,24 @@ def test_field_restriction_with_date_range_no_longer_trips_whoosh_assertion(samp
     assert "Traceback" not in result.stderr
 
 
+def test_not_excludes_the_first_candidate_too(sample_index: Path) -> None:
+    # Whoosh's AndNotMatcher kept the first article with "japan" although it says "said".
+    with open_index(sample_index) as ix:
+        with_japan = {h.id for h in ix.search("japan", limit=100, fragments=0).hits}
+        with_said = {h.id for h in ix.search("said", limit=100, fragments=0).hits}
+        results = ix.search("japan NOT said", limit=100, fragments=0)
+    assert "business/regional-banks-merger-talks.txt" in with_japan & with_said
+    assert {h.id for h in results.hits} == with_japan - with_said
+
+
+@pytest.mark.parametrize("query", ["japan~1/8", "[2025 TO 2024][~2/8 "])
+def test_a_fuzzy_prefix_longer_than_the_word_is_no_crash(sample_index: Path, query: str) -> None:
+    # Found by the cluster tests' random queries: Whoosh's Levenshtein automaton read past the word.
+    with open_index(sample_index) as ix:
+        results = ix.search(query, fragments=0)
+    assert results.total >= (1 if query.startswith("japan") else 0)
+
+
 def test_required_word_with_date_clause(sample_index: Path) -> None:
     with open_index(sample_index) as ix:
         results = ix.search("+strike date:2025", fragments=0)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, TypeVar, runtime_checkable
 from urllib.parse import parse_qs
 
 from ..errors import SearchkitError
@@ -144,12 +144,14 @@ def resolve_backend(explicit: str | None, index_dir: Path | None) -> BackendSpec
 
 # --- the contract ------------------------------------------------------------------------------
 
+_Backend = TypeVar("_Backend", bound="SearchBackend")
+
 
 @runtime_checkable
 class SearchBackend(Protocol):
     """What the query side of searchkit asks of an engine (`searcher.SearchIndex` is the Whoosh one)."""
 
-    def __enter__(self) -> "SearchBackend": ...
+    def __enter__(self: _Backend) -> _Backend: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -179,7 +181,17 @@ class SearchBackend(Protocol):
 
     def similar(self, id: str, *, limit: int = 10, page: int = 1, fragments: int = 3, numterms: int = 15) -> Results: ...
 
-    def timeline(self, query: str, *, by: str = "month", **filters: Any) -> list[tuple[str, int]]: ...
+    def timeline(
+        self,
+        query: str,
+        *,
+        by: str = "month",
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
+        source: str | None = None,
+        section: str | None = None,
+        lang: str | None = None,
+    ) -> list[tuple[str, int]]: ...
 
     def stats(self) -> "IndexStats": ...
 
@@ -211,7 +223,7 @@ def open_search(spec: BackendSpec | None, index_dir: str | os.PathLike[str] | No
     if spec is None:
         from ..searcher import open_index
 
-        return open_index(index_dir)
+        return open_index(Path(index_dir) if index_dir is not None else None)
     from .manticore import ManticoreIndex
 
     return ManticoreIndex(spec)

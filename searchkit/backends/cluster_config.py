@@ -10,7 +10,8 @@ Each node listens for SphinxQL (MySQL protocol) on its given port and for other 
 the next port up (or the third number of `host:port:api_port`). The shard layout is the one
 `backends.manticore` writes: fields of pre-analysed terms (`morphology` and `charset_table` serve
 only `SNIPPET()`, which reads the original text), string attributes with the text, and
-`binlog_flush = 1` so that a write searchkit has been told about survives a crash of the node.
+a binlog flushed at every write, so that a write searchkit has been told about survives a
+killed node.
 The configs use only what Sphinx 2.2 and Manticore share, so either `searchd` runs them.
 """
 
@@ -141,8 +142,10 @@ def node_configs(
             f"    query_log = {folder}/query.log",
             f"    pid_file = {folder}/searchd.pid",
             f"    binlog_path = {folder}",
-            "    # Every write synced before searchkit is told it succeeded.",
-            "    binlog_flush = 1",
+            "    # Each write reaches the binlog before searchkit hears it succeeded, so a killed searchd",
+            "    # replays it on start; a power cut may lose the last second (binlog_flush = 2, the default;",
+            "    # Sphinx 2.2.11 writes no binlog at all with binlog_flush = 1).",
+            "    binlog_flush = 2",
             "    max_packet_size = 32M",
             "}",
         ]

@@ -17,16 +17,18 @@ URLs, language codes with capitals) travel as `_` + a hash, which no real term c
 
 **Highlights.** The shards also keep the original title and body as string attributes, and
 `SNIPPET()` marks the query's words in them with U+FDD0/U+FDD1 (Unicode noncharacters, which text
-never holds; any found in an article are replaced at index time), passages split by U+FDD2; the
-markers become our `(start, end)` spans and are stripped. Snippets use the engine's stemmer, so
-they light up nearly, not exactly, the words Whoosh would (`morphology = stem_en` exists for them).
+never holds; any found in an article are replaced at index time); the markers become our
+`(start, end)` spans and are stripped, and `highlight`'s sentence fragmenter cuts Whoosh's
+fragments around them. The engine finds the words with its own stemmer (`morphology = stem_en`
+exists for this), so it marks nearly, not exactly, the words Whoosh would.
 
-**Ranking.** `bm25f(1.2, 0.75, {title=2, body=1})` with plain idf; short queries (2–3 words) tiered
-by how many words a document holds (`doc_word_count`), as in Whoosh. The scores are not Whoosh's
-(the engine's BM25F normalises length per document, not per field, and each node computes idf over
-its own shards), so hit sets and counts agree exactly, while orders agree for date sorts and
-mostly, not exactly, for relevance. Long questions are not re-ranked by feedback (RM3), and there
-is no "did you mean" (the engine has no vocabulary to ask).
+**Ranking.** Whoosh's BM25F (per field, title ×2, Robertson–Spärck Jones idf) as an expression
+ranker fed with the whole cluster's statistics (`bm25_ranker`), and short queries (2–3 words)
+tiered by how many of the words a document holds (`doc_word_count`), as in Whoosh. One-word
+queries rank as in Whoosh; for more words the ranker only sees each field's total frequency, so
+orders may differ a little. Hit sets and counts agree exactly, and date sorts agree in order. Long
+questions are not re-ranked by feedback (RM3), and there is no "did you mean" (the engine has no
+vocabulary to ask).
 
 **What cannot be sent.** Wildcards, fuzzy terms, term ranges, proximity phrases (`"a b"~3`) and a
 date clause inside OR/NOT have no SphinxQL equivalent with the same meaning: they raise
@@ -47,16 +49,17 @@ import re
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from whoosh import query as wq
 
+from ..analysis import TOKEN_PATTERN, has_cjk
 from ..analysis import terms as analysed_terms
 from ..errors import ArticleNotFoundError, NotAnIndexError, QuerySyntaxError, ReadError
-from ..highlight import ELLIPSIS, MatchSpec, match_spec
+from ..highlight import MatchSpec, match_spec
 from ..models import Article, Hit, IndexReport, Results, Snippet
 from . import STATE_BACKEND_KEY, STATE_URL_KEY, BackendError, BackendSpec, Node
 
@@ -75,30 +78,37 @@ STRING_ATTRS = (
 # date_us: microseconds since 1970 UTC, signed (a 32-bit timestamp cannot hold 1963 or sub-second
 # order); dated: 0 for undated articles, which sort last either way; ymd: YYYYMMDD for timelines;
 # seq: the order documents were written in, Whoosh's tie-break; path_hash: deletes by source file.
+# title_wl, body_wl: field lengths as Whoosh stores them (a lossy byte), so BM25 normalises alike.
 BIGINT_ATTRS = ("date_us", "seq", "path_hash")
-UINT_ATTRS = ("dated", "ymd")
+UINT_ATTRS = ("dated", "ymd", "title_wl", "body_wl")
 COLUMNS = ("id", *FIELDS, *STRING_ATTRS, *BIGINT_ATTRS, *UINT_ATTRS)
 LAYOUT_VERSION = 1
 
-# Title counts double, as Whoosh's field boost; the other fields only restrict.
+# Ranking. Field weights only tell title (2) from body (1) inside the ranker; the other fields restrict.
 FIELD_WEIGHTS = {"title": 2, "body": 1}
-BM25F = "bm25f(1.2, 0.75, {" + ", ".join(f"{f}={FIELD_WEIGHTS.get(f, 0)}" for f in FIELDS) + "})"
-RANKER_PLAIN = f"{BM25F}*1000000"
-# Short queries: more of the words first, BM25F within a tier (bm25f stays far below 100).
-RANKER_TIERED = f"doc_word_count*100000000 + {BM25F}*1000000"
-SCORE_SCALE = 1_000_000.0
+FIELD_WEIGHTS_OPTION = "field_weights=(" + ", ".join(f"{f}={FIELD_WEIGHTS.get(f, 0)}" for f in FIELDS) + ")"
+TITLE_BOOST = 2.0  # schema.TITLE_BOOST: a title occurrence weighs double
+K1, B = 1.2, 0.75  # Whoosh's BM25F defaults
+# WEIGHT() is a 32-bit integer: BM25 sums stay far below 1000, tiers (words matched) far below 20.
+SCORE_SCALE = 100_000.0
+TIER_SCALE = 100_000_000
+# `similar` sends weighted words, which only the engine's own bm25f() honours.
+# bm25f() is 0.5 plus a small sum: the 0.5 is dropped so that the integer WEIGHT() keeps the differences.
+RANKER_WEIGHTED = "(bm25f(1.2, 0.75, {" + ", ".join(f"{f}={FIELD_WEIGHTS.get(f, 0)}" for f in FIELDS) + "})-0.5)*100000000"
 
-# Markers SNIPPET() puts around matches and between passages: Unicode noncharacters.
-MARK_OPEN, MARK_CLOSE, MARK_CUT = "\ufdd0", "\ufdd1", "\ufdd2"
-_MARKERS = re.compile("[\ufdd0-\ufdd2]")
+# Markers SNIPPET() puts around matches: Unicode noncharacters, which no text may hold.
+MARK_OPEN, MARK_CLOSE = "\ufdd0", "\ufdd1"
+_MARKERS = re.compile("[\ufdd0\ufdd1]")
 SNIPPET_MAXCHARS = 240  # per fragment, as searcher.SNIPPET_MAXCHARS
 
 _PLAIN_TOKEN = re.compile(r"[a-z0-9]{1,40}")
 _SNIPPET_WORD = re.compile(r"\w+")
 _MAX_MATCHES_FLOOR = 1000
-_GROUP_LIMIT = 1_000_000
+_GROUP_LIMIT = 100_000  # groups a facet or timeline may have (days: 270 years of them)
 _STATEMENT_BYTES = 4 * 1024 * 1024  # below the configs' max_packet_size (32M)
 _ID_BATCH = 1000
+_STATS_TTL = 10.0  # seconds the collection statistics for ranking are reused
+_IDF_WORDS = 64  # words whose document frequencies are counted (a long question's rest count as absent)
 
 
 def token(term: str) -> str:
@@ -154,15 +164,26 @@ def _clean(text: str) -> str:
     return _MARKERS.sub("\ufffd", text)
 
 
-def field_tokens(name: str, value: str) -> str:
-    """A field's value as the engine receives it: the index terms Whoosh would make, as tokens."""
+def field_terms(name: str, value: str) -> list[str]:
+    """The index terms Whoosh makes of a field's value, in order."""
     if not value:
-        return ""
+        return []
     if name in ("title", "body", "section", "source", "byline"):
-        words = analysed_terms(value)
-    else:  # keywords (comma-separated), lang and url (whole values): the schema's own analyzers
-        words = [t.text for t in _schema()[name].analyzer(value)]
-    return " ".join(token(w) for w in words)
+        return analysed_terms(value)
+    # keywords (comma-separated), lang and url (whole values): the schema's own analyzers
+    return [t.text for t in _schema()[name].analyzer(value)]
+
+
+def field_tokens(name: str, value: str) -> str:
+    """A field's value as the engine receives it: its index terms as tokens."""
+    return " ".join(token(w) for w in field_terms(name, value))
+
+
+def whoosh_length(count: int) -> int:
+    """A field length as Whoosh keeps it: one byte, lossy above a few dozen tokens."""
+    from whoosh.util.numeric import byte_to_length, length_to_byte
+
+    return int(byte_to_length(length_to_byte(count)))
 
 
 def _micros(value: datetime) -> int:
@@ -174,12 +195,13 @@ def document_row(doc: dict[str, Any], seq: int) -> tuple[Any, ...]:
     """One document from `indexer.read_file` as a row in COLUMNS order."""
     article_id = str(doc.get("id", ""))
     texts = {name: _text(doc, name) for name in ("title", "body", "section", "source", "byline", "dateline", "url", "lang", "keywords")}
-    stamp = doc.get("date")
-    dated = isinstance(stamp, datetime)
+    raw_date = doc.get("date")
+    stamp = raw_date if isinstance(raw_date, datetime) else None
     provenance = tuple(doc.get("provenance") or ())
+    analysed = {name: field_terms(name, texts[name]) for name in FIELDS if name != "every"}
     values: dict[str, Any] = {
         "id": doc_id(article_id),
-        **{name: field_tokens(name, texts[name]) for name in FIELDS if name != "every"},
+        **{name: " ".join(token(w) for w in words) for name, words in analysed.items()},
         "every": EVERY_TOKEN,
         "aid": article_id,
         "path": str(doc.get("path", "")),
@@ -196,11 +218,13 @@ def document_row(doc: dict[str, Any], seq: int) -> tuple[Any, ...]:
         "date_info": json.dumps(list(doc.get("date_info") or ())),
         "provenance": json.dumps(list(provenance)),
         "encoding": str(provenance[2]) if len(provenance) > 2 else "",
-        "date_us": _micros(stamp) if dated else 0,
+        "date_us": _micros(stamp) if stamp is not None else 0,
         "seq": seq,
         "path_hash": path_hash(str(doc.get("path", ""))),
-        "dated": 1 if dated else 0,
-        "ymd": stamp.year * 10000 + stamp.month * 100 + stamp.day if dated else 0,
+        "dated": 1 if stamp is not None else 0,
+        "ymd": stamp.year * 10000 + stamp.month * 100 + stamp.day if stamp is not None else 0,
+        "title_wl": whoosh_length(len(analysed["title"])),
+        "body_wl": whoosh_length(len(analysed["body"])),
     }
     return tuple(values[c] for c in COLUMNS)
 
@@ -217,7 +241,7 @@ def _pymysql() -> Any:
 
 
 def _reason(error: BaseException) -> str:
-    args = getattr(error, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(error, "args", ()))
     text = str(args[1]) if len(args) > 1 else str(error)
     return text.replace("\x00", "").strip() or error.__class__.__name__
 
@@ -251,6 +275,7 @@ class Cluster:
             try:
                 connection = self._pymysql.connect(
                     host=node.host, port=node.port, autocommit=True, charset="utf8mb4",
+                    client_flag=self._pymysql.constants.CLIENT.MULTI_STATEMENTS,
                     connect_timeout=min(timeout, 10.0), read_timeout=timeout, write_timeout=timeout,
                 )
             except self._pymysql.err.Error as error:
@@ -259,12 +284,15 @@ class Cluster:
         return connection
 
     def execute(self, node: Node, sql: str, args: Sequence[Any] | None = None, *, meta: bool = False) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
-        """Run one statement on `node`: its rows, and `SHOW META` when asked for."""
+        """Run statements on `node` (several, `;`-separated, in one round trip): the rows of all of
+        them, in order, and the last one's `SHOW META` when asked for."""
         connection = self._connect(node)
         try:
             with connection.cursor() as cursor:
                 cursor.execute(sql, args)
                 rows = list(cursor.fetchall())
+                while cursor.nextset():
+                    rows.extend(cursor.fetchall())
                 info: dict[str, str] = {}
                 if meta:
                     cursor.execute("SHOW META")
@@ -355,6 +383,7 @@ class Translation:
     dated: bool = False  # a date clause applies: undated articles cannot match
     empty: bool = False  # nothing can match (an empty date range, a query of stop words)
     tiered: bool = False  # rank by how many of the words a document holds first
+    ranker: str = ""  # the expression ranker's formula; empty = by the query's words (`bm25_ranker`)
     exclude: int | None = None  # a document id left out (`similar`: an article is not like itself)
 
     def where(self) -> tuple[str, list[Any]]:
@@ -397,6 +426,8 @@ def translate(q: Any, filter_q: Any = None) -> Translation:
                 result.high = high if result.high is None else min(result.high, high)
         elif isinstance(part, wq.Every) and part.fieldname is None:
             continue
+        elif isinstance(part, wq.Every) and part.fieldname == "date":
+            result.dated = True  # `date:[TO]`: any dated article
         elif isinstance(part, wq.Not):
             negative.append(_expr(part.query, result))
         else:
@@ -456,7 +487,7 @@ def _expr(q: Any, result: Translation) -> str:
         if len(words) == 1:
             return _term(q.fieldname, words[0], q.boost)
         if q.slop > 1:
-            raise _unsupported(f"the proximity phrase `\"{' '.join(words)}\"~{q.slop}`")
+            raise _unsupported(f"a proximity phrase (\"…\"~{q.slop})")
         _check_field(q.fieldname)
         return f'(@{q.fieldname} "' + " ".join(f"={token(w)}" for w in words) + '")'
     if isinstance(q, wq.Every):
@@ -502,23 +533,32 @@ def snippet_query(spec: MatchSpec) -> str:
     """The words SNIPPET() should mark, as a SphinxQL query the engine's own stemmer reads.
 
     Our stems are passed as words (stemmed again they meet the text's words); an all-ASCII phrase
-    is a proximity group, since the engine's snippets see the stop words our terms skip.
+    is a proximity group, since the engine's snippets see the stop words our terms skip. CJK text is
+    cut into single characters by the shards' `ngram_len = 1`, so a bigram, or a phrase of
+    overlapping bigrams joined back into its run (日本 本語 → 日本語), goes in quotes.
     """
     parts: list[str] = []
     for term in sorted(spec.terms):
         if _SNIPPET_WORD.fullmatch(term):
-            parts.append(term)
+            parts.append(f'"{term}"' if has_cjk(term) else term)
     for words, _slop in spec.phrases:
         clean = [w for w in words if _SNIPPET_WORD.fullmatch(w)]
-        if clean and all(w.isascii() for w in clean) and len(clean) > 1:
+        if len(clean) > 1 and all(has_cjk(w) for w in clean) and all(a[-1] == b[0] for a, b in zip(clean, clean[1:])):
+            parts.append('"' + clean[0] + "".join(w[1:] for w in clean[1:]) + '"')
+        elif len(clean) > 1 and all(w.isascii() for w in clean):
             parts.append('"' + " ".join(clean) + f'"~{2 * len(clean)}')
         else:
-            parts.extend(clean)
+            parts.extend(f'"{w}"' if has_cjk(w) else w for w in clean)
     return " | ".join(dict.fromkeys(parts))
 
 
-def spans_of(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """Text with MARK_OPEN/MARK_CLOSE around matches → (plain text, spans), merging touching spans."""
+def spans_of(marked: str, *, words: bool = True) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Text with MARK_OPEN/MARK_CLOSE around matches → (plain text, spans).
+
+    The engine marks a run of matched words (and the punctuation between them) as one; with
+    `words`, the spans are split into words, as Whoosh gives them (without it, for phrases, the
+    run stays one span).
+    """
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     length = 0
@@ -534,45 +574,64 @@ def spans_of(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
                     spans.append((start, length))
             start = None
         else:
-            piece = piece.replace(MARK_CUT, "")
             out.append(piece)
             length += len(piece)
-    return "".join(out), tuple(spans)
+    text = "".join(out)
+    if words:
+        # One span per word as our tokenizer reads them (`U.S` of "U.S.", a CJK run whole).
+        spans = [(start + m.start(), start + m.end()) for start, end in spans for m in TOKEN_PATTERN.finditer(text[start:end])]
+    return text, tuple(spans)
 
 
-def snippets_of(marked: str, fragments: int) -> tuple[Snippet, ...]:
-    """SNIPPET() output (passages split by MARK_CUT) → up to `fragments` Snippets, `…` where cut."""
-    pieces = marked.split(MARK_CUT)
-    found: list[Snippet] = []
-    for index, piece in enumerate(pieces):
-        stripped = piece.strip()
-        if not stripped.replace(MARK_OPEN, "").replace(MARK_CLOSE, ""):
-            continue
-        lead = len(piece) - len(piece.lstrip())
-        text, spans = spans_of(piece[lead:].rstrip())
-        cut_before = index > 0
-        cut_after = index < len(pieces) - 1
-        prefix = ELLIPSIS if cut_before else ""
-        shift = len(prefix)
-        found.append(
-            Snippet(prefix + text + (ELLIPSIS if cut_after else ""), tuple((a + shift, b + shift) for a, b in spans))
-        )
-    return tuple(found[:fragments])
+def fragments_of(text: str, spans: Sequence[tuple[int, int]], top: int) -> tuple[Snippet, ...]:
+    """Whoosh's fragments (`highlight`: sentences, best first) around the spans the engine marked."""
+    from whoosh.analysis import Token
+
+    from ..analysis import word_term
+    from ..highlight import SentenceFragmenter, SpanFormatter, fragment_score, lead_snippet
+
+    if top <= 0 or not text:
+        return ()
+    tokens = []
+    for start, end in spans:
+        word = text[start:end]
+        tokens.append(Token(text=word_term(word) or word.casefold(), startchar=start, endchar=end, chars=True))
+    fragments = SentenceFragmenter(SNIPPET_MAXCHARS).fragment_matches(text, tokens)
+    ranked = sorted(fragments, key=lambda f: (-fragment_score(f), f.startchar))[:top]
+    if not ranked:
+        return (lead_snippet(text, SNIPPET_MAXCHARS),)
+    return tuple(SpanFormatter().format(ranked))
 
 
-def _snippet_options(limit: int, passages: int) -> list[str]:
-    return [
-        f"before_match={MARK_OPEN}",
-        f"after_match={MARK_CLOSE}",
-        f"chunk_separator={MARK_CUT}",
-        "html_strip_mode=none",
-        "query_mode=1",
-        "weight_order=1",  # best passages first, as our fragments
-        "allow_empty=0",  # no match in the body (a title hit): the opening, as Whoosh's lead
-        f"limit={limit}",
-        f"limit_passages={passages}",
-        "around=8",
-    ]
+# The whole text, marked: the engine finds the words, our fragmenter cuts Whoosh's sentences around them.
+_MARK_ALL = [f"before_match={MARK_OPEN}", f"after_match={MARK_CLOSE}", "html_strip_mode=none", "query_mode=1", "limit=0"]
+
+
+def rsj_idf(documents: int, having: int) -> float:
+    """Robertson–Spärck Jones idf, as `searcher.NewsBM25F`."""
+    return math.log(1 + (documents - having + 0.5) / (having + 0.5))
+
+
+def bm25_ranker(idf: dict[str, float], avg_length: dict[str, float], tiered: bool) -> str:
+    """Whoosh's BM25F as an expression ranker, scored per field with global statistics.
+
+    Whoosh sums, over title and body, idf(field, word) · tf'·(K1+1) / (tf' + K1·(1−B+B·len/avglen)),
+    tf' being the title-boosted frequency and len the field length as Whoosh stores it (`*_wl`).
+    The expression ranker sees per field only the matched words' total frequency (`hit_count`) and
+    how many matched (`word_count`), so each word is given the field's mean frequency and the
+    field's mean idf over the query words: for one word that is Whoosh's formula, for more an
+    approximation. The idf and average lengths come from the whole cluster (the engine's own idf
+    would be each node's), so scores from different nodes compare.
+    """
+
+    def field(name: str, boost: float) -> str:
+        tf = f"({boost:g}*hit_count/word_count)"
+        norm = f"({1 - B:g}+{B:g}*{name}_wl/{max(avg_length.get(name, 1.0), 1e-6):.6f})"
+        return f"{idf.get(name, 0.0):.6f}*word_count*{tf}*{K1 + 1:g}/({tf}+{K1:g}*{norm})"
+
+    per_field = f"if(user_weight==2, {field('title', TITLE_BOOST)}, if(user_weight==1, {field('body', 1.0)}, 0))"
+    formula = f"sum({per_field})*{SCORE_SCALE:.0f}"
+    return f"doc_word_count*{TIER_SCALE} + {formula}" if tiered else formula
 
 
 # --- searching --------------------------------------------------------------------------------
@@ -599,6 +658,8 @@ class ManticoreIndex:
         self._builder = QueryBuilder(build_schema())
         self._coordinator: Node | None = None
         self._local_shard: str | None = None
+        self._collection_cache: tuple[float, int, dict[str, float]] | None = None
+        self._df_cache: tuple[float, dict[tuple[str, str], int]] = (0.0, {})
 
     # lifecycle
     def __enter__(self) -> "ManticoreIndex":
@@ -631,15 +692,25 @@ class ManticoreIndex:
             self._coordinator = node
             warning = meta.get("warning")
             if warning:
+                said = self._dead_nodes(warning)
                 if not self.spec.allow_partial:
                     raise BackendError(
-                        f"{node}: {warning}; the results would miss that node's shards. Start it again, "
+                        f"{said} ({warning}); the results would miss its shards. Start it again, "
                         "or add ?partial=1 to the backend URL to accept partial results"
                     )
                 if notes is not None:
-                    notes.append(f"partial results: {warning}")
+                    notes.append(f"partial results: {said} ({warning})")
             return rows, meta
         raise BackendError("no node of the cluster answers: " + "; ".join(errors))
+
+    def _dead_nodes(self, warning: str) -> str:
+        """"node A did not answer": the nodes whose agent ports a searchd warning names."""
+        named = []
+        for host, port in re.findall(r"agent ([^\s:]+):(\d+)", warning):
+            node = next((n for n in self.spec.nodes if n.host == host and n.api_port == int(port)), None)
+            named.append(str(node) if node else f"{host}:{port}")
+        names = ", ".join(dict.fromkeys(named)) or "a node"
+        return f"node {names} did not answer" if len(named) <= 1 else f"nodes {names} did not answer"
 
     def _parse(self, query: str) -> Any:
         return self._builder.parse(query, _NoExpansion())
@@ -679,7 +750,8 @@ class ManticoreIndex:
         filter_q = self._filter(since=since, until=until, source=source, section=section, lang=lang)
         plan = translate(parsed.q, filter_q)
         notes = list(parsed.notes)
-        total, hits = 0, ()
+        total = 0
+        hits: tuple[Hit, ...] = ()
         if not plan.empty:
             total, hits = self._run(plan, parsed.q, limit, page, sort, fragments, notes)
         return Results(
@@ -695,16 +767,14 @@ class ManticoreIndex:
     def _run(self, plan: Translation, q: Any, limit: int, page: int, sort: str, fragments: int, notes: list[str]) -> tuple[int, tuple[Hit, ...]]:
         select = ["id", "aid", "path", "title_text", "date_iso", "source_text", "section_text", "url_text", "WEIGHT() AS w"]
         args: list[Any] = []
-        body_q = snippet_query(match_spec(q, "body"))
-        title_q = snippet_query(match_spec(q, "title"))
+        body_spec, title_spec = match_spec(q, "body"), match_spec(q, "title")
+        body_q, title_q = snippet_query(body_spec), snippet_query(title_spec)
         if fragments:
-            options = _snippet_options(SNIPPET_MAXCHARS * fragments, fragments)
-            select.append("SNIPPET(body_text, %s" + ", %s" * len(options) + ") AS snip")
-            args += [body_q or NEVER_TOKEN, *options]
+            select.append("SNIPPET(body_text, %s" + ", %s" * len(_MARK_ALL) + ") AS snip")
+            args += [body_q or NEVER_TOKEN, *_MARK_ALL]
         if title_q:
-            options = [f"before_match={MARK_OPEN}", f"after_match={MARK_CLOSE}", "html_strip_mode=none", "query_mode=1", "limit=0"]
-            select.append("SNIPPET(title_text, %s" + ", %s" * len(options) + ") AS tsnip")
-            args += [title_q, *options]
+            select.append("SNIPPET(title_text, %s" + ", %s" * len(_MARK_ALL) + ") AS tsnip")
+            args += [title_q, *_MARK_ALL]
         where, where_args = plan.where()
         order = {
             "relevance": "WEIGHT() DESC, seq ASC",
@@ -713,10 +783,10 @@ class ManticoreIndex:
             "oldest": "dated DESC, date_us ASC, seq ASC",
         }[sort]
         offset = (page - 1) * limit
-        ranker = RANKER_TIERED if plan.tiered else RANKER_PLAIN
+        ranker = plan.ranker or (self._ranker(q, plan.tiered, notes) if sort == "relevance" else "1")
         sql = (
             f"SELECT {', '.join(select)} FROM {self.spec.name}{where} ORDER BY {order} LIMIT %s, %s "
-            f"OPTION ranker=expr(%s), idf='plain', max_matches=%s"
+            f"OPTION ranker=expr(%s), {FIELD_WEIGHTS_OPTION}, idf='plain', max_matches=%s"
         )
         rows, meta = self._query(
             sql, [*args, *where_args, offset, limit, ranker, max(_MAX_MATCHES_FLOOR, offset + limit)], notes=notes
@@ -728,17 +798,18 @@ class ManticoreIndex:
             rest = list(row[9:])
             snippets: tuple[Snippet, ...] = ()
             if fragments:
-                snippets = snippets_of(str(rest.pop(0) or ""), fragments)
+                body, spans = spans_of(str(rest.pop(0) or ""), words=not body_spec.phrases)
+                snippets = fragments_of(body, spans, fragments)
             title_spans: tuple[tuple[int, int], ...] = ()
             if title_q:
-                marked_title, title_spans = spans_of(str(rest.pop(0) or ""))
+                marked_title, title_spans = spans_of(str(rest.pop(0) or ""), words=not title_spec.phrases)
                 if marked_title != title:
                     title_spans = ()  # the engine changed the text: no spans rather than wrong ones
             hits.append(
                 Hit(
                     id=str(aid),
                     rank=rank,
-                    score=float(weight) / SCORE_SCALE,
+                    score=float(weight) / SCORE_SCALE if sort == "relevance" else 0.0,
                     title=str(title),
                     date=str(date_iso) or None,
                     source=str(source),
@@ -750,6 +821,52 @@ class ManticoreIndex:
                 )
             )
         return total, tuple(hits)
+
+    def _ranker(self, q: Any, tiered: bool, notes: list[str]) -> str:
+        """`bm25_ranker` for this query: idf per field from the cluster's document frequencies."""
+        words: set[str] = set()
+        for name in ("title", "body"):
+            spec = match_spec(q, name)
+            words |= set(spec.terms) | {w for phrase, _ in spec.phrases for w in phrase}
+        tokens = sorted({token(w) for w in words})[:_IDF_WORDS]
+        if not tokens:
+            return "1"  # no words to rank by (`*`, a field filter): the order they were written in, as Whoosh
+        documents, avg_length = self._collection(notes)
+        having = self._document_frequencies(tokens, notes)
+        idf: dict[str, float] = {}
+        for name in ("title", "body"):
+            # Over the words the field holds at all: a word no title has adds nothing to a title's score.
+            present = [rsj_idf(documents, having[name, t]) for t in tokens if having.get((name, t))]
+            idf[name] = sum(present) / len(present) if present else 0.0
+        return bm25_ranker(idf, avg_length, tiered)
+
+    def _collection(self, notes: list[str]) -> tuple[int, dict[str, float]]:
+        """Documents and average title/body lengths in the whole cluster (cached for a few seconds)."""
+        now = time.monotonic()
+        cached = self._collection_cache
+        if cached is None or now - cached[0] > _STATS_TTL:
+            rows, _ = self._query(f"SELECT COUNT(*), SUM(title_len), SUM(body_len) FROM {self.spec.name}", notes=notes)
+            documents, title, body = (int(v or 0) for v in rows[0]) if rows else (0, 0, 0)
+            averages = {"title": title / documents if documents else 1.0, "body": body / documents if documents else 1.0}
+            cached = self._collection_cache = (now, documents, averages)
+        return cached[1], cached[2]
+
+    def _document_frequencies(self, tokens: list[str], notes: list[str]) -> dict[tuple[str, str], int]:
+        """How many articles hold each token in their title and in their body (cached a few seconds).
+
+        SHOW META's per-keyword counts ignore the field, and Whoosh's idf is per field: one COUNT per
+        field and word, all in one round trip.
+        """
+        now = time.monotonic()
+        if now - self._df_cache[0] > _STATS_TTL:
+            self._df_cache = (now, {})
+        cache = self._df_cache[1]
+        wanted = [(name, t) for t in tokens for name in ("title", "body") if (name, t) not in cache]
+        if wanted:
+            statement = f"SELECT COUNT(*) FROM {self.spec.name} WHERE MATCH(%s)"
+            rows, _ = self._query("; ".join([statement] * len(wanted)), [f"@{name} ={t}" for name, t in wanted], notes=notes)
+            cache.update({key: int(row[0]) for key, row in zip(wanted, rows)})
+        return {(name, t): cache[name, t] for t in tokens for name in ("title", "body")}
 
     # articles
     def _row(self, id: str) -> dict[str, Any]:
@@ -794,7 +911,8 @@ class ManticoreIndex:
         return _article(stored)
 
     def _highlight(self, text: str, query: str, fieldname: str) -> tuple[tuple[int, int], ...]:
-        words = snippet_query(match_spec(self._parse(query).q, fieldname))
+        spec = match_spec(self._parse(query).q, fieldname)
+        words = snippet_query(spec)
         if not text or not words:
             return ()
         options = [f"'{MARK_OPEN}' AS before_match", f"'{MARK_CLOSE}' AS after_match", "0 AS limit", "1 AS query_mode", "'none' AS html_strip_mode"]
@@ -803,7 +921,7 @@ class ManticoreIndex:
         rows, _ = self._cluster.execute(
             node, f"CALL SNIPPETS(%s, %s, %s, {', '.join(options)})", [_clean(text), self._shard_name(), words]
         )
-        marked, spans = spans_of(str(rows[0][0]) if rows else "")
+        marked, spans = spans_of(str(rows[0][0]) if rows else "", words=not spec.phrases)
         return spans if marked == _clean(text) else ()
 
     def highlight(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
@@ -846,6 +964,7 @@ class ManticoreIndex:
         q = wq.Or([wq.Term("body", term, boost=max(weight / best, 0.01)) for weight, term in top])
         plan = translate(q)
         plan.exclude = doc_id(id)
+        plan.ranker = RANKER_WEIGHTED
         notes: list[str] = []
         total, hits = self._run(plan, q, limit, page, "relevance", fragments, notes)
         return Results(query=f"similar:{id}", total=total, page=page, hits=hits, elapsed=time.perf_counter() - started, notes=tuple(notes))
@@ -1000,7 +1119,8 @@ class ManticoreSink:
             self._pending.setdefault(shard_of(str(doc.get("id", "")), self.shards), []).append(row)
 
     def flush(self) -> None:
-        """Send the pending rows, shard by shard, in statements below the packet limit (binlog_flush=1 makes them durable)."""
+        """Send the pending rows, shard by shard, in statements below the packet limit; each is in the
+        node's binlog when it returns, so a killed node replays it."""
         for shard, rows in sorted(self._pending.items()):
             node, table = self._shard(shard)
             statement = self._insert.format(table)
@@ -1081,6 +1201,13 @@ def index_paths_cluster(
             manifest.check_version()
             _check_layout(manifest, spec, len(layout), state_dir)
             sink = ManticoreSink(cluster, layout, spec.name, int(manifest.get_meta("cluster_seq") or 0))
+            recorded = sum(record.articles for record in manifest.iter_files())
+            if recorded and not options.rebuild and sink.count() == 0:
+                # The manifest would call every file unchanged and write nothing: say so instead.
+                raise BackendError(
+                    f"{state_dir} records {recorded} articles, but the cluster at {spec} holds none "
+                    "(new nodes, or their data folders were emptied); run the same command with --rebuild"
+                )
 
             def save_seq() -> None:
                 manifest.set_meta("cluster_seq", str(sink.seq))
