@@ -242,7 +242,10 @@ def doctor_command(
 
     index_dir = resolve_index_dir_or_default(index)
     console = stderr_console()
-    health = check_index(index_dir)
+    try:
+        health = check_index(index_dir)
+    except SearchkitError as error:
+        raise fail(str(error), error_hint(error))
     if repair and (not health.healthy or health.interrupted):
         try:
             report = repair_index(index_dir, lock_timeout=lock_timeout, progress=None if json_output else _progress_reporter(console))

@@ -74,9 +74,29 @@ class _Findings:
     checks: list[str] = field(default_factory=list)
 
 
+def _refuse_cluster_state(index_dir: Path) -> None:
+    """The state folder of a cluster index holds a manifest but no Whoosh index: not ours to check
+    or to "repair" into a Whoosh index."""
+    from .errors import SearchkitError
+    from .storage import MANIFEST_NAME, Manifest
+
+    if not (index_dir / MANIFEST_NAME).is_file():
+        return
+    try:
+        with Manifest(index_dir) as manifest:
+            backend = manifest.get_meta("backend")
+    except SearchkitError:
+        return  # a damaged manifest is for the checks below to report
+    if backend and backend != "whoosh":
+        raise SearchkitError(
+            f"{index_dir} is the state folder of a {backend} cluster index; doctor checks Whoosh indexes only"
+        )
+
+
 def check_index(index_dir: str | Path) -> IndexHealth:
     """Verify the index in `index_dir`; never raises for what it finds, only reports it."""
     index_dir = Path(index_dir)
+    _refuse_cluster_state(index_dir)
     found = _Findings()
     result: dict[str, Any] = {}
     _check(index_dir, found, result)
@@ -239,6 +259,7 @@ def repair_index(index_dir: str | Path, *, lock_timeout: float = 5.0, progress: 
     from .indexer import recover_interrupted_swap
 
     index_dir = Path(index_dir)
+    _refuse_cluster_state(index_dir)
     recover_interrupted_swap(index_dir)
     health = check_index(index_dir)
     if health.healthy and not health.interrupted:

@@ -619,3 +619,21 @@ def test_a_manifest_journal_left_by_a_killed_writer_does_not_make_the_folder_for
     (index_dir / "searchkit.db.99999.tmp-journal").write_bytes(b"junk")
     report = index_paths([str(archive)], index_dir)
     assert report.articles_written == 1
+
+
+def test_doctor_refuses_the_state_folder_of_a_cluster_index(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from searchkit.cli import app
+    from searchkit.storage import Manifest
+
+    state = tmp_path / "cluster-state"
+    state.mkdir()
+    with Manifest(state) as manifest:
+        manifest.stamp()
+        manifest.set_meta("backend", "manticore")
+    for args in (["doctor"], ["doctor", "--repair"]):
+        result = CliRunner().invoke(app, [*args, "--index", str(state)])
+        assert result.exit_code == 2
+        assert "cluster index" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in state.iterdir()) == ["searchkit.db"]  # nothing rebuilt into it
