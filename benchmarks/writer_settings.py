@@ -10,6 +10,10 @@ child only, so the numbers say what a change to `indexer.py` would buy before an
 - `default`            — the indexer as it is;
 - `one-commit`         — one commit at the end (`batch_articles` = ∞): no intermediate segments to merge;
 - `limitmb-1024`       — a posting pool that never spills to disk on Reuters ×1;
+- `batch-20000`        — commit every 20,000 articles instead of 5,000;
+- `one-commit-2048`    — one commit, with a pool large enough not to spill to disk;
+- `no-merge`           — `writer.commit(merge=False)`: each batch stays its own segment, never merged;
+- `no-merge-optimize`  — the same, then one `ix.optimize()` at the end of the run (timed with it);
 - `procs2`             — `ix.writer(procs=2, multisegment=True)`: two writer processes, segments kept;
 - `procs2-one-commit`  — both;
 - `lengths`            — `W3PerDocReader.doc_field_length` served from an in-memory array instead of a
@@ -44,6 +48,10 @@ CONFIGS = {
     "procs2": {"procs": 2, "multisegment": True},
     "procs2-one-commit": {"procs": 2, "multisegment": True, "batch": 10**9},
     "lengths": {"lengths": True},
+    "batch-20000": {"batch": 20000},
+    "one-commit-2048": {"batch": 10**9, "limitmb": 2048},
+    "no-merge": {"nomerge": True},
+    "no-merge-optimize": {"nomerge": True, "optimize": True},
     "procs2-one-commit-lengths": {"procs": 2, "multisegment": True, "batch": 10**9, "lengths": True},
 }
 
@@ -80,7 +88,7 @@ def child(argv: list[str]) -> None:
     writer_kwargs = {k: config[k] for k in ("procs", "multisegment") if k in config}
     original = indexer._open_writer
 
-    def open_writer(ix, options):  # type: ignore[no-untyped-def]
+    def make_writer(ix, options):  # type: ignore[no-untyped-def]
         if not writer_kwargs and "limitmb" not in config:
             return original(ix, options)
         limitmb = config.get("limitmb", options.writer_memory_mb)
@@ -91,10 +99,21 @@ def child(argv: list[str]) -> None:
             return ix.writer(_lk=False, limitmb=limitmb, subargs=sub, **writer_kwargs)
         return ix.writer(_lk=False, limitmb=limitmb, **writer_kwargs)
 
+    def open_writer(ix, options):  # type: ignore[no-untyped-def]
+        writer = make_writer(ix, options)
+        if config.get("nomerge"):
+            commit = writer.commit
+            writer.commit = lambda *args, **kwargs: commit(*args, **{**kwargs, "merge": False})
+        return writer
+
     indexer._open_writer = open_writer
     options = indexer.IndexOptions(batch_articles=config.get("batch", indexer.IndexOptions().batch_articles))
     started = time.perf_counter()
     report = indexer.index_paths([archive], index_dir, options)
+    if config.get("optimize"):
+        from searchkit.storage import open_whoosh
+
+        open_whoosh(Path(index_dir)).optimize()
     print(json.dumps({"seconds": time.perf_counter() - started, "articles": report.articles_written, "failed": report.files_failed}))
 
 
