@@ -304,17 +304,19 @@ def _read_all(files: list[FoundFile], options: IndexOptions) -> Iterator[FileRes
             # Bounded read-ahead: results wait for the writer, and memory should not grow with the archive.
             window = jobs * 2
             pending: deque[tuple[Any, Any]] = deque()
-            while queue and len(pending) < window:
-                task = queue.popleft()
-                pending.append((task, pool.submit(_worker, task)))
             try:
+                while queue and len(pending) < window:
+                    # Taken off the queue only once submitted: submit() raises on a broken pool,
+                    # and a task popped before that would be lost without a word.
+                    pending.append((queue[0], pool.submit(_worker, queue[0])))
+                    queue.popleft()
                 while pending:
                     result = pending[0][1].result()
                     pending.popleft()
                     yield result
                     if queue:
-                        task = queue.popleft()
-                        pending.append((task, pool.submit(_worker, task)))
+                        pending.append((queue[0], pool.submit(_worker, queue[0])))
+                        queue.popleft()
             except BrokenProcessPool:
                 orphans = [task for task, _ in pending]
         for task in orphans:
