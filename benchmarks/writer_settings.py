@@ -14,6 +14,9 @@ child only, so the numbers say what a change to `indexer.py` would buy before an
 - `one-commit-2048`    — one commit, with a pool large enough not to spill to disk;
 - `no-merge`           — `writer.commit(merge=False)`: each batch stays its own segment, never merged;
 - `no-merge-optimize`  — the same, then one `ix.optimize()` at the end of the run (timed with it);
+- `no-merge-noncompound` — `no-merge` with `ix.writer(compound=False)`: a segment's files stay separate
+  instead of being assembled into one `.seg`, which every process that opens the index copies into
+  memory whole (Whoosh's `BufferFile` wraps its mmap slice in a `BytesIO`);
 - `procs2`             — `ix.writer(procs=2, multisegment=True)`: two writer processes, segments kept;
 - `procs2-one-commit`  — both;
 - `lengths`            — `W3PerDocReader.doc_field_length` served from an in-memory array instead of a
@@ -52,6 +55,7 @@ CONFIGS = {
     "one-commit-2048": {"batch": 10**9, "limitmb": 2048},
     "no-merge": {"nomerge": True},
     "no-merge-optimize": {"nomerge": True, "optimize": True},
+    "no-merge-noncompound": {"nomerge": True, "compound": False},
     "procs2-one-commit-lengths": {"procs": 2, "multisegment": True, "batch": 10**9, "lengths": True},
 }
 
@@ -85,7 +89,7 @@ def child(argv: list[str]) -> None:
 
     if config.get("lengths"):
         patch_lengths()
-    writer_kwargs = {k: config[k] for k in ("procs", "multisegment") if k in config}
+    writer_kwargs = {k: config[k] for k in ("procs", "multisegment", "compound") if k in config}
     original = indexer._open_writer
 
     def make_writer(ix, options):  # type: ignore[no-untyped-def]
