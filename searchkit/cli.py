@@ -160,7 +160,7 @@ def index_command(
         help="Skip files larger than this many megabytes, checked before reading them (0 = no limit), e.g. --max-file-size 500.",
     ),
     batch_size: int = typer.Option(
-        5000, "--batch-size", min=1, help="Articles per commit: a crash loses at most one batch, e.g. --batch-size 1000."
+        20000, "--batch-size", min=1, help="Articles per commit (at most; a batch also ends when its postings fill the writer's memory): a crash loses at most one batch, e.g. --batch-size 1000."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout, e.g. searchkit index docs --json | jq .files_failed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr (errors still go there), e.g. in cron jobs: -q."),
@@ -468,7 +468,6 @@ def query_command(
     from .render import render_notes, render_suggestion, write_results
 
     output = _format(fmt, json_flag)
-    talk = stderr_console()
     with _guard():
         if batch is not None:
             raise typer.Exit(
@@ -486,9 +485,13 @@ def query_command(
             except SearchkitError as error:
                 error.query = query  # type: ignore[attr-defined]  # for the caret pointer
                 raise
-        render_notes(results, talk)
+        # The stderr console (and rich.console with it) only when there is something to say.
+        talk = stderr_console() if results.notes or results.suggestion else None
+        if talk is not None:
+            render_notes(results, talk)
         write_results(results, output, color=color.value)
-        render_suggestion(results, talk)
+        if talk is not None:
+            render_suggestion(results, talk)
         raise _exit_for(bool(results.hits))
 
 

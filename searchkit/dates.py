@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from dateutil import parser as _dateutil_parser
-
 from .models import ParsedDate
 
 # Abbreviations as they appear in datelines. Ambiguous ones take the reading newsrooms use most
@@ -107,6 +105,10 @@ def parse_date(text: str | float | int | None, source: str, *, dayfirst: bool = 
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         return from_epoch(float(text), source)
     text = _CJK_DATE.sub(_cjk_date_to_iso, text)
+    # Imported here: only reading articles parses dates this way, and dateutil costs a query
+    # process (which imports this module through the schema) ~10 ms at start-up.
+    from dateutil import parser as _dateutil_parser
+
     try:
         a = _dateutil_parser.parse(text, default=_DEFAULT_A, tzinfos=TZINFOS, dayfirst=dayfirst)
         b = _dateutil_parser.parse(text, default=_DEFAULT_B, tzinfos=TZINFOS, dayfirst=dayfirst)

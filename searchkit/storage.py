@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError, NotAnIndexError
-from .schema import SCHEMA_VERSION
 
 MANIFEST_NAME = "searchkit.db"
 LOCK_NAME = "searchkit.lock"
@@ -132,7 +131,8 @@ def check_replaceable(index_dir: Path) -> None:
     check_folder_is_ours(index_dir)
     if not index_dir.exists():
         return
-    segments = [p.name for p in index_dir.iterdir() if p.name.startswith(WHOOSH_INDEX_NAME + "_") and p.name.endswith(".seg")]
+    # A Whoosh index has a table of contents whether its segments are compound `.seg` files or not.
+    segments = [p.name for p in index_dir.iterdir() if p.name.startswith("_" + WHOOSH_INDEX_NAME + "_") and p.name.endswith(".toc")]
     meta = read_meta(index_dir)
     # A manifest that exists but cannot be read is still ours by name (and a rebuild is how it is
     # repaired); one that reads but lacks the marker, or none at all, is not.
@@ -224,6 +224,8 @@ class Manifest:
         self._write("DELETE FROM meta WHERE key = ?", (key,))
 
     def stamp(self) -> None:
+        from .schema import SCHEMA_VERSION
+
         try:
             with self._db:
                 self._db.execute("BEGIN")
@@ -307,6 +309,10 @@ class Manifest:
 
 
 def check_version(index_dir: Path, found: str | None) -> None:
+    # The schema module brings Whoosh and the analyzer with it: imported only when a version is
+    # checked, so that resolving a folder or reading the manifest stays cheap.
+    from .schema import SCHEMA_VERSION
+
     if found is None or not found.isdigit() or int(found) != SCHEMA_VERSION:
         raise IndexVersionError(
             f"the index in {index_dir} was written by schema version {found or 'unknown'}; "
@@ -558,6 +564,9 @@ def open_whoosh(index_dir: Path):  # type: ignore[no-untyped-def]
     from whoosh import index as whoosh_index
     from whoosh.filedb.filestore import FileStorage
 
+    from . import whoosh_readers
+
+    whoosh_readers.install()
     if not has_index(index_dir):
         raise IndexNotFoundError(f"no searchkit index in {index_dir}")
     meta = read_meta(index_dir)

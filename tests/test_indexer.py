@@ -210,3 +210,87 @@ def test_cli_index_uses_searchkit_index_env(archive: Path, tmp_path: Path, monke
     assert result.exit_code == 0
     assert result.stderr == ""
     assert len(stored(tmp_path / "from-env")) == 3
+
+
+def segment_sizes(index_dir: Path) -> list[int]:
+    ix = open_whoosh(index_dir)
+    try:
+        return sorted(segment.doc_count() for segment in ix._segments())
+    finally:
+        ix.close()
+
+
+def test_segments_merge_by_size_tier_so_a_long_run_keeps_few_segments(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit import indexer
+
+    monkeypatch.setattr(indexer, "MERGE_FACTOR", 3)
+    for i in range(14):
+        (archive / f"extra{i:02}.txt").write_text(page(f"Extra Story {i}", f"Story number {i} body."))
+    index_dir = tmp_path / "ix"
+    # 17 articles, one commit per article: every third segment of one article triggers a merge of
+    # that tier, and merged segments merge again a tier up; never more than 2 segments per tier.
+    report = index_paths([str(archive)], index_dir, IndexOptions(batch_articles=1))
+    assert report.articles_written == 17
+    sizes = segment_sizes(index_dir)
+    assert sum(sizes) == 17
+    assert len(sizes) <= 5, sizes  # 17 commits of 1 article, without merging: 17 segments
+    assert max(sizes) >= 9, sizes  # three tier-1 segments (3 articles each) became one
+    assert len(stored(index_dir)) == 17
+
+
+def test_mostly_deleted_segments_are_rewritten(archive: Path, tmp_path: Path) -> None:
+    for i in range(5):
+        (archive / f"extra{i}.txt").write_text(page(f"Extra Story {i}", f"Story number {i} body."))
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    assert segment_sizes(index_dir) == [8]
+    for i in range(5):
+        (archive / f"extra{i}.txt").write_text(page(f"Extra Story {i}", f"Story number {i} rewritten."))
+    index_paths([str(archive)], index_dir)  # 5 of the first segment's 8 articles are now deleted
+    ix = open_whoosh(index_dir)
+    try:
+        assert [s.deleted_count() for s in ix._segments()] == [0]  # the old segment was merged away
+    finally:
+        ix.close()
+    assert segment_sizes(index_dir) == [8]
+    assert "rewritten" in stored(index_dir)["extra3.txt"]["body"]
+
+
+def test_cached_field_lengths_match_whoosh_for_every_document(tmp_path: Path) -> None:
+    from searchkit import whoosh_readers
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    # The last articles have no byline, so the byline column ends before the last document.
+    (archive / "a.txt").write_text(page("Long Title Of Many Words Here", "word " * 300) + "By Jane Roe\n")
+    (archive / "b.txt").write_text(page("Short", "brief text"))
+    (archive / "c.txt").write_text(page("Another Story", "the harbour " * 40))
+    index_paths([str(archive)], tmp_path / "ix")
+    ix = open_whoosh(tmp_path / "ix")
+    reader = ix.reader()
+    try:
+        checked = 0
+        for leaf, _ in reader.leaf_readers():
+            for field in ("title", "body", "byline", "keywords"):
+                for docnum in range(leaf.doc_count_all()):
+                    cached = leaf._perdoc.doc_field_length(docnum, field)
+                    assert cached == whoosh_readers.whoosh_doc_field_length(leaf._perdoc, docnum, field), (field, docnum)
+                    checked += cached is not None
+        assert checked >= 6
+    finally:
+        reader.close()
+        ix.close()
+
+
+def test_a_batch_ends_early_when_its_postings_fill_the_writer_memory(archive: Path, tmp_path: Path) -> None:
+    # 1 MB of writer memory: a batch commits when its postings reach 0.8 MB, rather than sorting
+    # them through files on disk; 300 words an article make ~56 kB of postings, so ~15 articles a batch.
+    words = [f"w{i:05}" for i in range(300)]
+    for i in range(60):
+        (archive / f"long{i:03}.txt").write_text(page(f"Long Story {i}", " ".join(words[i:] + words[:i])))
+    index_dir = tmp_path / "ix"
+    report = index_paths([str(archive)], index_dir, IndexOptions(batch_articles=10**6, writer_memory_mb=1))
+    assert report.articles_written == 63
+    sizes = segment_sizes(index_dir)
+    assert sum(sizes) == 63 and len(sizes) >= 3, sizes  # one batch of 63 would be one segment
+    assert len(stored(index_dir)) == 63

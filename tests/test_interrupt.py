@@ -234,7 +234,7 @@ if point == "toc-written-not-renamed":
 elif point == "segment-half-written":
     original_create = filestore.FileStorage.create_file
     def create_file(self, name, *args, **kwargs):
-        if name.endswith(".seg"):
+        if name.endswith((".seg", ".trm")):  # compound segment, or a separate-files segment's term index
             die_on_nth()
         return original_create(self, name, *args, **kwargs)
     filestore.FileStorage.create_file = create_file

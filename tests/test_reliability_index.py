@@ -367,7 +367,7 @@ def test_other_schema_version_is_refused_with_the_rebuild_command(indexed: tuple
 
 def damage(index_dir: Path, what: str) -> None:
     if what == "segment-truncated":
-        segment = sorted(index_dir.glob("MAIN_*.seg"))[0]
+        segment = sorted(index_dir.glob("MAIN_*.trm"))[0]  # a segment's term index
         with open(segment, "r+b") as handle:
             handle.truncate(segment.stat().st_size // 2)
     elif what == "toc-truncated":
@@ -378,7 +378,7 @@ def damage(index_dir: Path, what: str) -> None:
         for toc in index_dir.glob("_MAIN_*.toc"):
             toc.unlink()
     elif what == "segment-deleted":
-        sorted(index_dir.glob("MAIN_*.seg"))[0].unlink()
+        sorted(index_dir.glob("MAIN_*.trm"))[0].unlink()
 
 
 @pytest.mark.parametrize("what", ["segment-truncated", "segment-deleted", "toc-truncated", "toc-deleted"])
