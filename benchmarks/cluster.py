@@ -10,7 +10,9 @@ happens). Both backends then index the same folder in this process (`backends.in
 cores reading), and answer `benchmarks/queries.txt` warm: every query once to warm up, then the
 median of `--runs` runs each, with 3 snippet fragments, as a user's `query` would. Queries the
 cluster refuses (wildcards and the like) are counted, not timed; hit counts are compared query by
-query, and any difference is reported.
+query, and any difference is reported. Ranked queries are then compared by their top 10 (or the
+page asked for): how many ids the cluster shares with Whoosh, with the engine's own approximate
+ranking and with the exact re-ranking the backend does by default, in the same run.
 
 It prints times and ratios cluster / Whoosh, never pass or fail: both "nodes" share this machine,
 so the cluster's numbers are its overhead (SphinxQL round trips, per-node merging), not its reach.
@@ -116,6 +118,28 @@ def time_queries(ix: Any, queries: list[Query], runs: int) -> tuple[dict[int, fl
     return {i: statistics.median(t) for i, t in times.items()}, totals, refused
 
 
+def agreement(whoosh: Any, cluster: Any, queries: list[Query]) -> dict[str, Any]:
+    """Top-10 ids in common per ranked query, for the engine's ranking alone and for exact re-ranking."""
+    found: dict[str, Any] = {}
+    for label, exact in (("engine", False), ("exact", True)):
+        cluster.exact_ranking = exact
+        rows = []
+        for q in queries:
+            if q.sort not in (None, "relevance"):
+                continue
+            kwargs = dict(limit=10, page=q.page, since=q.since, until=q.until, fragments=0)
+            try:
+                ours = [h.id for h in cluster.search(q.text, **kwargs).hits]
+            except QuerySyntaxError:
+                continue
+            theirs = [h.id for h in whoosh.search(q.text, **kwargs).hits]
+            rows.append({"cls": q.cls, "query": q.text, "page": q.page, "common": len(set(ours) & set(theirs)),
+                         "of": len(theirs), "same_order": ours == theirs})
+        found[label] = rows
+    cluster.exact_ranking = True
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPORA["reuters"], help="the Reuters-21578 folder")
@@ -123,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stories-per-file", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of the query set")
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
+    parser.add_argument("--jobs", type=int, default=0, help="reader processes for indexing (0: all cores; 1 keeps both backends' writing order, the tie-break)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
@@ -136,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": machine(), "times": args.times, "backend": url}
     try:
         spec = parse_backend(url)
-        options = IndexOptions()
+        options = IndexOptions(jobs=args.jobs)
         rows = {}
         for label, backend, folder in (("whoosh", None, work / "whoosh"), ("cluster", spec, work / "state")):
             say(f"indexing into {label}")
@@ -153,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"querying {label}")
             with open_search(backend, folder) as ix:
                 timings[label] = time_queries(ix, queries, args.runs)
+        say("comparing ranked top 10s")
+        with open_search(None, work / "whoosh") as whoosh_ix, open_search(spec, work / "state") as cluster_ix:
+            report["agreement"] = agreement(whoosh_ix, cluster_ix, queries)
         mismatches = [
             queries[i].text for i, total in timings["cluster"][1].items() if timings["whoosh"][1].get(i) != total
         ]
@@ -186,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cls:8} {entry['queries']:3d} {w:10.2f} {c:10.2f} {c / w if w else float('nan'):6.2f}")
     print(f"\nrefused by the cluster (no SphinxQL equivalent): {report['refused']}; "
           f"hit counts that differ: {len(report['mismatched_counts'])} {report['mismatched_counts'][:5]}")
+    print(f"\n{'ranked top 10':14} {'queries':>7} {'all 10':>7} {'same order':>10} {'mean common':>11} {'min':>4}")
+    for label, found in report["agreement"].items():
+        if found:
+            common = [r["common"] / max(r["of"], 1) * 10 for r in found]
+            print(f"{label:14} {len(found):7d} {sum(r['common'] == r['of'] for r in found):7d} "
+                  f"{sum(r['same_order'] for r in found):10d} {statistics.mean(common):11.2f} {min(common):4.0f}")
+    differing = [(r["query"], r["page"], r["common"]) for r in report["agreement"]["exact"] if r["common"] < r["of"]]
+    print(f"exact re-ranking, queries not sharing all 10: {differing[:8]}")
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

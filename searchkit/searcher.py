@@ -31,8 +31,11 @@ The stages, in order:
    a date raises `QuerySyntaxError`, because silently searching `2025 13` as words would mislead.
 
 5. **Filter, sort, page**. `since`/`until` (YYYY, YYYY-MM, YYYY-MM-DD or relative `30d`, `6w`,
-   `12m`, `2y`), `source`, `section` and `lang` become a Whoosh filter; `newest`/`oldest` sort on
+   `12m`, `2y`), `source`, `section` and `lang` restrict the query; `newest`/`oldest` sort on
    the `date` column, undated articles last either way. Pages are exact slices of the ranking.
+   Date ranges (filters and `date:` clauses) and date sorts are answered from the `date` column,
+   read once per segment, rather than from Whoosh's numeric terms and per-document sort calls;
+   totals are counted with sets of docnums (see "the date column" and "counting" below).
 
 6. **Present**. Each hit becomes our own `Hit` with `Snippet`s from `highlight`; "did you mean"
    corrects each query word against the index's own vocabulary when a query finds little.
@@ -42,8 +45,12 @@ Whoosh types never leave this module (and `highlight`).
 
 from __future__ import annotations
 
+import heapq
 import re
+import sys
 import time
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -54,11 +61,18 @@ import math
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
+from whoosh.searching import Searcher
+from whoosh.columns import NumericColumn
+from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.binary import AndNotMatcher
-from whoosh.matching.wrappers import RequireMatcher, WrappingMatcher
+from whoosh.matching.combo import ArrayUnionMatcher
+from whoosh.matching.wrappers import FilterMatcher, RequireMatcher, WrappingMatcher
 from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
 from whoosh.qparser import syntax as wsyntax
 from whoosh.qparser.plugins import TaggingPlugin
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 from whoosh.util.times import long_to_datetime
 
 from . import highlight
@@ -92,6 +106,21 @@ def _and_not_find_first(self: Any) -> None:
 
 
 AndNotMatcher._find_first = _and_not_find_first
+
+
+def _array_union_max_quality(self: Any) -> float:
+    # Whoosh 2.7's ArrayUnionMatcher (its OR of many words on a small index) answers the largest of
+    # its parts' bounds instead of their sum, and 0 once it has read its parts into its buffer.
+    # Under a Require (a filter, RM3's re-ranking of the typed words' matches) the collector then
+    # dropped the whole query as soon as the page had a score: RM3 pages came out in index order.
+    # Bound what is left: the best buffered score still ahead, and the sum of the parts' own bounds
+    # for the documents not yet buffered.
+    buffered = self._a[self._docnum - self._offset :] if self._offset <= self._docnum < self._limit else ()
+    unread = sum(m.max_quality() for m in self._submatchers if m.is_active()) * self._boost
+    return max(max(buffered, default=0.0), unread)
+
+
+ArrayUnionMatcher.max_quality = _array_union_max_quality
 
 # Ranking. Queries of 2..COORD_MAX_WORDS distinct words rank documents holding more of them first
 # (see _CoordMatcher); longer ones are plain BM25. COORD_SCALE is Whoosh's own additive "SQR"
@@ -473,39 +502,102 @@ class QueryBuilder:
 class _CoordMatcher(WrappingMatcher):  # type: ignore[misc]
     """Ranks documents holding more of a short query's words first, BM25 deciding within a tier.
 
-    score = (distinct query words matched - 1) + BM25 / tier, where `tier` is an upper bound of
-    the BM25 score (the child's max quality when the search began), so the fraction stays below 1
-    and a document with both words always outranks one with a single word, however often it
-    repeats it. Scores are on our own scale, so the child must never prune blocks by them.
+    score = (distinct query words matched - 1) + BM25 / bound, where `bound` bounds the BM25 score
+    of every document in the index (`_score_bound`), so the fraction stays below 1 and a document
+    with both words always outranks one with a single word, however often it repeats it. The bound
+    is one number for the whole index, never a segment's own: dividing by each segment's maximum
+    ordered a tier by how the index happened to be split into segments. Scores are on our own
+    scale, so the child must never prune blocks by them.
+
+    Once the page is full of documents holding every word (the collector's minimum score reaches
+    `words - 1`), a document missing a word can no longer make it. From then on an AND of the
+    words (`all_words`, built on demand) leads: it skips from one document holding every word to
+    the next, and past whole blocks whose BM25 bound cannot beat the page, while the child follows
+    it to score each document exactly as before. The collector counts the matches separately
+    (from the unscored OR), so totals do not change.
     """
 
-    def __init__(self, child: Any, words: int, tier: float) -> None:
+    def __init__(self, child: Any, words: int, bound: float, all_words: Any = None, driver: Any = None) -> None:
         super().__init__(child)
         self._words = words
-        self._tier = tier
+        self._bound = bound
+        self._all_words = all_words
+        self._driver = driver
 
     def _replacement(self, newchild: Any) -> Any:
-        return self.__class__(newchild, self._words, self._tier)
+        return self.__class__(newchild, self._words, self._bound, self._all_words)
+
+    def _follow(self) -> None:
+        if self._driver.is_active():
+            self.child.skip_to(self._driver.id())
 
     def replace(self, minquality: float = 0) -> Any:
+        if self._driver is not None:
+            return self if self._driver.is_active() else NullMatcher()
         if not self.child.is_active():
             return self.child.replace(0)
+        if self._all_words is not None and minquality >= self._words - 1:
+            driver = self._all_words()
+            if driver.is_active():
+                driver.skip_to(self.child.id())
+            if not driver.is_active():
+                return NullMatcher()
+            leading = self.__class__(self.child, self._words, self._bound, None, driver)
+            leading._follow()
+            return leading
         replaced = self.child.replace(0)
         return self if replaced is self.child else self._replacement(replaced)
 
+    def is_active(self) -> bool:
+        return bool(self._driver.is_active() if self._driver is not None else self.child.is_active())
+
+    def next(self) -> Any:
+        if self._driver is None:
+            return self.child.next()
+        entered = self._driver.next()
+        self._follow()
+        return entered
+
+    def skip_to(self, id: int) -> Any:
+        if self._driver is None:
+            return self.child.skip_to(id)
+        moved = self._driver.skip_to(id)
+        self._follow()
+        return moved
+
+    # The same answer in every segment (it depends on the query only), so the collector never mixes
+    # segments it scored whole with segments it skipped through when it counts.
     def supports_block_quality(self) -> bool:
-        return False
+        return self._all_words is not None or self._driver is not None
 
     def max_quality(self) -> float:
         return float(self._words)
 
     def block_quality(self) -> float:
-        return float(self._words)
+        if self._driver is None:
+            return float(self._words)
+        share = float(self._driver.block_quality()) * (1 + _QUALITY_SLACK) / self._bound
+        return self._words - 1 + min(share, 1.0)
+
+    def skip_to_quality(self, minquality: float) -> int:
+        if self._driver is None:
+            return 0
+        needed = (minquality - (self._words - 1)) * self._bound * (1 - _QUALITY_SLACK)
+        if needed <= 0:
+            return 0
+        skipped = self._driver.skip_to_quality(needed)
+        self._follow()
+        return int(skipped)
 
     def score(self) -> float:
         child = self.child
         matched = len({text for _, text in child.matching_terms(child.id())})
-        return max(0, min(matched, self._words) - 1) + min(float(child.score()) / self._tier, 1.0)
+        return max(0, min(matched, self._words) - 1) + min(float(child.score()) / self._bound, 1.0)
+
+
+# The AND of a short query's words skips blocks by a BM25 bound; the scores it is compared with are
+# sums taken in another order, so the bound is widened by far more than their rounding can differ.
+_QUALITY_SLACK = 1e-9
 
 
 class _CoordQuery(wq.WrappingQuery):  # type: ignore[misc]
@@ -525,12 +617,122 @@ class _CoordQuery(wq.WrappingQuery):  # type: ignore[misc]
         return self._rewrap(self.child.normalize())
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
-        # Whoosh preloads big ORs into an array that forgets which terms matched; ask for the tree.
+        if context is not None and context.weighting is None:
+            # Unscored (counting, filtering): the tiers change no membership.
+            return self.child.matcher(searcher, context)
+        all_words = None
         if context is not None:
+            all_words_q = _all_words_query(self.child)
+            if all_words_q is not None and len(all_words_q.subqueries) == self.words:
+                plain_context = context
+
+                def all_words() -> Any:
+                    return all_words_q.matcher(searcher, plain_context)
+
+            # Whoosh preloads big ORs into an array that forgets which terms matched; ask for the tree.
             context = context.set(needs_current=True)
         child = self.child.matcher(searcher, context)
-        tier = float(child.max_quality()) if child.is_active() else 1.0
-        return _CoordMatcher(child, self.words, tier if tier > 0 else 1.0)
+        return _CoordMatcher(child, self.words, self._index_bound(searcher, context), all_words)
+
+    def _index_bound(self, searcher: Any, context: Any) -> float:
+        """The bound of every document's BM25 for this query in the whole index: the same in every segment."""
+        parent = searcher.get_parent()
+        cached = getattr(self, "_bound_for", None)
+        if cached is not None and cached[0] is parent:
+            return float(cached[1])
+        weighting = context.weighting if context is not None else parent.weighting
+        bound = None
+        if isinstance(weighting, scoring.BM25F):
+            bound = _score_bound(self.child, _index_idf(parent), weighting.K1)
+        if bound is None:
+            # Something `_score_bound` cannot bound: the largest bound Whoosh gives in any segment.
+            matchers = (self.child.matcher(leaf, context) for leaf, _ in parent.leaf_searchers())
+            bound = max((float(m.max_quality()) for m in matchers if m.is_active()), default=0.0)
+        bound = bound if bound > 0 else 1.0
+        self._bound_for = (parent, bound)
+        return bound
+
+
+def _index_idf(searcher: Any) -> Any:
+    """idf(field, word) as BM25F scores it from `searcher`'s statistics; None for a word no document
+    holds, NaN for a field BM25F does not score (its weights are not bounded by idf)."""
+    schema = searcher.schema
+
+    def idf(fieldname: str, text: Any) -> float | None:
+        if fieldname not in schema or not schema[fieldname].scorable:
+            return math.nan
+        try:
+            btext = schema[fieldname].to_bytes(text)
+        except ValueError:
+            return None
+        if not searcher.doc_frequency(fieldname, btext):
+            return None
+        return float(searcher.idf(fieldname, btext))
+
+    return idf
+
+
+def _score_bound(q: Any, idf: Any, k1: float) -> float | None:
+    """A bound of the BM25F score `q` can give any document, from `idf(field, word)`; None when unknown.
+
+    Whoosh scores a word in a field idf · tf·(K1+1) / (tf + K1·norm), with norm ≥ 1 − B > 0, so
+    below idf · (K1+1) however often the word occurs and whatever the field's weight (the title's
+    doubled frequency only brings it nearer). ORs and ANDs sum their parts, a phrase its words;
+    a word's or phrase's boost multiplies its score. `idf` answers None for a word the index lacks
+    (it adds to no score). The cluster backend bounds its tiered queries with this very function.
+    """
+    boost = float(getattr(q, "boost", 1.0))
+    if boost < 0:
+        return None
+    if isinstance(q, (wq.Term, wq.Phrase)):
+        words = [q.text] if isinstance(q, wq.Term) else list(q.words)
+        values = [idf(q.fieldname, word) for word in words]
+        if not values or any(value is None for value in values):
+            return 0.0  # a word no document holds: it matches nothing
+        if any(math.isnan(value) for value in values):
+            return None
+        total = values[0] * (k1 + 1)
+        for value in values[1:]:
+            total += value * (k1 + 1)
+        return total * boost
+    if type(q) in (wq.Require, wq.AndNot):
+        return _score_bound(q.a, idf, k1)
+    if type(q) is wq.AndMaybe or (type(q) in (wq.Or, wq.And) and not getattr(q, "scale", None)):
+        parts = [_score_bound(part, idf, k1) for part in q.children()]
+        if not parts or any(part is None for part in parts):
+            return None
+        total = parts[0]
+        for part in parts[1:]:
+            total += part
+        # Whoosh pushes a group's boost down to its words when it normalizes the query, and ignores
+        # it in the matcher otherwise: it can only raise the bound.
+        return total * max(boost, 1.0)  # type: ignore[operator]
+    if _is_null(q):
+        return 0.0
+    return None
+
+
+def _all_words_query(q: Any) -> Any:
+    """The AND over a short query's words (each word in any field), or None when `q` is not a plain OR of words.
+
+    Only ORs of single terms over title and body qualify: there a document holds every word exactly
+    when `_CoordMatcher` puts it in the top tier.
+    """
+    by_word: dict[str, list[Any]] = {}
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, wq.Term):
+            if node.fieldname not in DEFAULT_FIELDS or not isinstance(node.text, str):
+                return False
+            by_word.setdefault(node.text, []).append(node)
+            return True
+        if type(node) is wq.Or and node.boost == 1.0 and not node.scale and not node.minmatch:
+            return all(walk(child) for child in node.subqueries)
+        return False
+
+    if not walk(q) or len(by_word) < 2:
+        return None
+    return wq.And([terms_[0] if len(terms_) == 1 else wq.Or(terms_) for terms_ in by_word.values()])
 
 
 def _coordinate(q: Any) -> Any:
@@ -586,6 +788,273 @@ def _describe(q: Any) -> str:
 
 def _is_null(q: Any) -> bool:
     return q is wq.NullQuery or isinstance(q, type(wq.NullQuery))
+
+
+# --- the date column --------------------------------------------------------------------------------
+#
+# Whoosh answers a `DateRange` by expanding it into an OR of tiered numeric terms, which it walks one
+# Python step per document per node, and sorts by a Python call per matching document. The sortable
+# `date` column holds the same instants, 8 bytes per document: read once per segment and kept in date
+# order, it turns a range into a bisection and a newest/oldest page into a heap selection.
+# Segments never change once written (deletions are kept beside them), so what is read from one
+# serves every search and refresh for as long as the segment exists.
+
+
+class _SegmentDates:
+    """One segment's raw `date` values by docnum, and its docnums in date order."""
+
+    __slots__ = ("values", "by_date", "sorted_values")
+
+    def __init__(self, values: array) -> None:
+        self.values = values
+        # Ties in docnum order, so a range's docnums come out sorted when the range is one instant.
+        by_date = sorted(range(len(values)), key=values.__getitem__)
+        self.by_date = array("L", by_date)
+        self.sorted_values = array("Q", map(values.__getitem__, by_date))
+
+    def between(self, low: int, high: int) -> array:
+        """The docnums (deleted ones too) whose raw value lies in [low, high], in date order."""
+        return self.by_date[bisect_left(self.sorted_values, low) : bisect_right(self.sorted_values, high)]
+
+    def count_between(self, low: int, high: int) -> int:
+        return bisect_right(self.sorted_values, high) - bisect_left(self.sorted_values, low)
+
+
+def _read_date_values(segment: Any) -> array | None:
+    """A segment's raw `date` column as an array by docnum, or None when it has no such column."""
+    if not segment.has_column("date"):
+        return None
+    column = segment.column_reader("date", translate=False)
+    count = segment.doc_count_all()
+    if isinstance(column, NumericColumn.Reader) and column._typecode == "Q":
+        # One read of the whole column instead of a file read and an unpack per document.
+        stored = min(column._count, count)
+        values = array("Q")
+        values.frombytes(column._dbfile.get(column._basepos, stored * 8) if stored else b"")
+        if sys.byteorder == "little":
+            values.byteswap()  # the column is big-endian ("!Q")
+        values.extend([column._default] * (count - stored))
+        return values
+    return array("Q", (column[docnum] for docnum in range(count)))
+
+
+def _segment_key(segment: Any) -> Any:
+    try:
+        return segment.segment().segment_id()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+class _DateColumns:
+    """The `date` column of every segment an open index has searched, read once per segment."""
+
+    def __init__(self) -> None:
+        self._segments: dict[Any, _SegmentDates | None] = {}
+        self._sort_keys: tuple[Any, list[int], list[int]] | None = None
+
+    def segment(self, segment: Any) -> _SegmentDates | None:
+        key = _segment_key(segment)
+        if key is None:
+            values = _read_date_values(segment)
+            return _SegmentDates(values) if values is not None else None
+        if key not in self._segments:
+            values = _read_date_values(segment)
+            self._segments[key] = _SegmentDates(values) if values is not None else None
+        return self._segments[key]
+
+    def keep_only(self, reader: Any) -> None:
+        """Forget the segments `reader` no longer has (called when the searcher is refreshed)."""
+        live = {_segment_key(segment) for segment, _ in reader.leaf_readers()}
+        self._segments = {k: v for k, v in self._segments.items() if k in live}
+        self._sort_keys = None
+
+    def usable(self, reader: Any) -> bool:
+        return all(self.segment(segment) is not None for segment, _ in reader.leaf_readers())
+
+    def sort_keys(self, reader: Any) -> tuple[list[int], list[int]]:
+        """Sort keys by global docnum for newest-first and oldest-first, undated articles last in both."""
+        identity = tuple(_segment_key(s) for s, _ in reader.leaf_readers())
+        if self._sort_keys is None or self._sort_keys[0] != identity:
+            values: list[int] = []
+            for segment, _ in reader.leaf_readers():
+                values.extend(self.segment(segment).values)  # type: ignore[union-attr]
+            newest = [v if 0 < v < _NO_DATE_ABOVE else -1 for v in values]
+            oldest = [v if 0 < v < _NO_DATE_ABOVE else 2**64 for v in values]
+            self._sort_keys = (identity, newest, oldest)
+        return self._sort_keys[1], self._sort_keys[2]
+
+
+# The field is a signed 64-bit NUMERIC: an open-ended range stops at its largest value, below the
+# column's default (2**64 - 1) that undated documents hold.
+_LATEST_DATE = 2**63 - 1
+
+def _deleted(segment: Any) -> frozenset[int]:
+    deleted = getattr(segment, "deleted_docs_set", None)
+    if isinstance(deleted, frozenset):
+        return deleted
+    return frozenset(d for d in range(segment.doc_count_all()) if segment.is_deleted(d))
+
+
+class _ColumnDateRange(wq.DateRange):  # type: ignore[misc]
+    """A `DateRange` matched from the cached `date` column instead of Whoosh's numeric terms.
+
+    It matches the same documents with the same constant score (Whoosh's `ConstantScoreQuery` of the
+    range's boost). Where Whoosh would score the range's terms themselves (a context that needs the
+    current match, e.g. inside the tiering of a short query), it hands over to Whoosh unchanged.
+    """
+
+    def __init__(self, original: Any, columns: _DateColumns) -> None:
+        super().__init__(
+            original.fieldname, original.startdate, original.enddate,
+            startexcl=original.startexcl, endexcl=original.endexcl,
+            boost=original.boost, constantscore=original.constantscore,
+        )
+        self._original = original
+        self._columns = columns
+
+    def _bounds(self) -> tuple[int, int]:
+        # Whoosh's range over the unsigned 64-bit field: open ends are its extremes, exclusive ends step in.
+        low = 0 if self.start is None else self.start + (1 if self.startexcl else 0)
+        high = _LATEST_DATE if self.end is None else self.end - (1 if self.endexcl else 0)
+        return low, high
+
+    def _segments(self, reader: Any) -> list[tuple[Any, int, _SegmentDates]] | None:
+        parts = []
+        for segment, offset in reader.leaf_readers():
+            dates = self._columns.segment(segment)
+            if dates is None:
+                return None
+            parts.append((segment, offset, dates))
+        return parts
+
+    def estimate_size(self, ixreader: Any) -> int:
+        # The same number Whoosh's term expansion gives (each dated document holds one term per
+        # tier, deleted ones included): And orders its children by it, and so sums their scores.
+        parts = self._segments(ixreader)
+        if parts is None or not self.constantscore:
+            return int(self._original.estimate_size(ixreader))
+        low, high = self._bounds()
+        return sum(dates.count_between(low, high) for _, _, dates in parts)
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return self.estimate_size(ixreader)
+
+    def docs(self, searcher: Any) -> Any:
+        return iter(self._docnums(searcher.reader()) or ())
+
+    def _docnums(self, reader: Any) -> array | None:
+        parts = self._segments(reader)
+        if parts is None:
+            return None
+        low, high = self._bounds()
+        found = array("L")
+        for segment, offset, dates in parts:
+            local = sorted(dates.between(low, high))
+            if segment.has_deletions():
+                deleted = _deleted(segment)
+                local = [d for d in local if d not in deleted]
+            found.extend(local if not offset else map(offset.__add__, local))
+        return found
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if not self.constantscore or (context is not None and context.needs_current):
+            return self._original.matcher(searcher, context)
+        docnums = self._docnums(searcher.reader())
+        if docnums is None:
+            return self._original.matcher(searcher, context)
+        if not docnums:
+            return NullMatcher()
+        return ListMatcher(docnums, all_weights=self.boost)
+
+
+def _with_date_columns(q: Any, columns: _DateColumns) -> Any:
+    """`q` with every `date` range answered from the column."""
+
+    def swap(node: Any) -> Any:
+        if type(node) is wq.DateRange and node.fieldname == "date":
+            return _ColumnDateRange(node, columns)
+        return node
+
+    return q.accept(swap)
+
+
+# --- counting ---------------------------------------------------------------------------------------
+#
+# A page needs only its top documents, which Whoosh finds by skipping blocks; the total needs every
+# match. Whoosh counts by walking the unscored query one document at a time (in a big segment an OR
+# is a tree of UnionMatchers, several Python calls per document per node). Here the documents of each
+# term are read a block at a time into sets, and the query's ORs, ANDs and NOTs become set operations.
+# Any other query is asked for its documents the Whoosh way, so the count is always Whoosh's.
+
+
+def _count_matches(searcher: Any, q: Any) -> int:
+    return sum(len(_segment_matches(leaf, q)) for leaf, _ in searcher.leaf_searchers())
+
+
+def _matching_docnums(searcher: Any, q: Any) -> list[int]:
+    """The global docnums `q` matches, ascending."""
+    found: list[int] = []
+    for leaf, offset in searcher.leaf_searchers():
+        local = sorted(_segment_matches(leaf, q))
+        found.extend(local if not offset else map(offset.__add__, local))
+    return found
+
+
+def _segment_matches(searcher: Any, q: Any) -> set[int]:
+    """The docnums of one segment's searcher that `q` matches (deleted documents never)."""
+    kind = type(q)
+    if kind is _CoordQuery:
+        return _segment_matches(searcher, q.child)
+    if kind is wq.Term and q.fieldname in DEFAULT_FIELDS and isinstance(q.text, str):
+        return _term_docnums(searcher.reader(), q.fieldname, q.text)
+    if kind is _ColumnDateRange:
+        docnums = q._docnums(searcher.reader())
+        if docnums is not None:
+            return set(docnums)
+    subqueries = getattr(q, "subqueries", ())
+    if not any(isinstance(sub, wq.Not) for sub in subqueries):
+        if kind is wq.Or and not q.minmatch:
+            found: set[int] = set()
+            for sub in subqueries:
+                found |= _segment_matches(searcher, sub)
+            return found
+        if kind is wq.And and subqueries:
+            found = _segment_matches(searcher, subqueries[0])
+            for sub in subqueries[1:]:
+                if not found:
+                    break
+                found &= _segment_matches(searcher, sub)
+            return found
+        if kind is wq.Require:
+            found = _segment_matches(searcher, q.a)
+            return found & _segment_matches(searcher, q.b) if found else found
+        if kind is wq.AndNot:
+            found = _segment_matches(searcher, q.a)
+            return found - _segment_matches(searcher, q.b) if found else found
+        if kind is wq.AndMaybe:
+            return _segment_matches(searcher, q.a)
+    return set(q.docs(searcher))
+
+
+def _term_docnums(reader: Any, fieldname: str, text: str) -> set[int]:
+    btext = reader.schema[fieldname].to_bytes(text)
+    if (fieldname, btext) not in reader:
+        return set()
+    postings = reader.postings(fieldname, btext)
+    # Deleted documents are taken out below, from the set, rather than one by one.
+    leaf = postings.child if isinstance(postings, FilterMatcher) else postings
+    found: set[int] = set()
+    if isinstance(leaf, W3LeafMatcher):
+        while leaf.is_active():
+            if leaf._ids is None:
+                leaf._read_ids()
+            found.update(leaf._ids[leaf._i :] if leaf._i else leaf._ids)
+            leaf._next_block()
+    else:
+        found.update(leaf.all_ids())
+    if reader.has_deletions():
+        found -= _deleted(reader)
+    return found
 
 
 # --- results ----------------------------------------------------------------------------------------
@@ -700,10 +1169,12 @@ class SearchIndex:
 
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
-        self._ix = open_whoosh(self.index_dir)
-        self._searcher: Any = self._ix.searcher(weighting=NewsBM25F())
+        # Search with the reader that opened every segment to check it, not a second one.
+        self._ix = open_whoosh(self.index_dir, keep_reader=True)
+        self._searcher: Any = Searcher(self._ix.checked_reader, weighting=NewsBM25F(), fromindex=self._ix)
         self._builder = QueryBuilder(self._ix.schema)
         self._highlighter = highlight.Highlighter(SNIPPET_MAXCHARS)
+        self._dates = _DateColumns()
 
     # lifecycle
     def __enter__(self) -> "SearchIndex":
@@ -723,13 +1194,8 @@ class SearchIndex:
         # A searcher sees the index as it was when opened; an indexer may have committed since.
         if self._searcher.up_to_date():
             return self._searcher
-        if self._searcher.reader().segments() is None:
-            # Whoosh cannot refresh a searcher opened on an index with no segments (its
-            # EmptyReader lists None); open a new one instead.
-            stale, self._searcher = self._searcher, self._ix.searcher(weighting=NewsBM25F())
-            stale.close()
-        else:
-            self._searcher = self._searcher.refresh()
+        self._searcher = _reopened(self._ix, self._searcher)
+        self._dates.keep_only(self._searcher.reader())
         return self._searcher
 
     def __repr__(self) -> str:
@@ -796,7 +1262,7 @@ class SearchIndex:
         words = _plain_words_of(q)
         if sort != "relevance" or words is None or len(set(words)) < FEEDBACK_MIN_WORDS or _PATTERN_CHARS.search(text):
             return q, filter_q
-        first = searcher.search(q, limit=FEEDBACK_DOCS, filter=filter_q)
+        first = searcher.search(self._restricted(q, filter_q), limit=FEEDBACK_DOCS)
         if len(first) == 0:
             return q, filter_q
         top = [(hit.fields(), float(hit.score or 0.0)) for hit in first]
@@ -807,7 +1273,10 @@ class SearchIndex:
         return ranked, (q if filter_q is None else wq.And([filter_q, q]))
 
     def _run(self, searcher: Any, q: Any, filter_q: Any, limit: int, page: int, sort: str) -> tuple[int, list[tuple[dict[str, Any], float]]]:
-        kwargs: dict[str, Any] = {"limit": page * limit, "filter": filter_q}
+        q = self._restricted(q, filter_q)
+        if sort != "relevance" and self._dates.usable(searcher.reader()):
+            return self._run_by_date(searcher, q, limit, page, newest=sort == "newest")
+        kwargs: dict[str, Any] = {"limit": page * limit}
         # Undated articles hold the column's "missing" value; either way they go after the dated ones.
         if sort == "newest":
             kwargs["sortedby"] = sorting.TranslateFacet(_undated_lowest, sorting.FieldFacet("date"))
@@ -815,10 +1284,41 @@ class SearchIndex:
         elif sort == "oldest":
             kwargs["sortedby"] = sorting.TranslateFacet(_undated_highest, sorting.FieldFacet("date"))
         results = searcher.search(q, **kwargs)
-        total = len(results)
+        # Whoosh knows the total when it scored every match; when it skipped, count apart.
+        total = len(results) if results.has_exact_length() else _count_matches(searcher, q)
         start = (page - 1) * limit
         window = [(hit.fields(), float(hit.score or 0.0)) for hit in results[start : start + limit]] if start < total else []
         return total, window
+
+    def _restricted(self, q: Any, filter_q: Any) -> Any:
+        """`q` restricted to what `filter_q` allows, its date ranges answered from the column.
+
+        A restriction rather than Whoosh's `filter`: the same documents and scores, but the query
+        skips ahead to the documents the filter allows instead of testing each of its matches.
+        """
+        q = _with_date_columns(q, self._dates)
+        if filter_q is None:
+            return q
+        return wq.Require(q, _with_date_columns(filter_q, self._dates))
+
+    def _run_by_date(self, searcher: Any, q: Any, limit: int, page: int, *, newest: bool) -> tuple[int, list[tuple[dict[str, Any], float]]]:
+        """A newest- or oldest-first page from the cached date column: what Whoosh's sort on `date` gives.
+
+        Whoosh orders by (date, docnum), reversed for newest, undated articles last either way, and
+        reports the date's raw value as the score; `heapq` keeps the first of equal keys, so the
+        documents go in ascending docnum order for oldest and descending for newest.
+        """
+        matched = _matching_docnums(searcher, q)
+        newest_keys, oldest_keys = self._dates.sort_keys(searcher.reader())
+        wanted = page * limit
+        if newest:
+            keys = newest_keys
+            top = heapq.nlargest(wanted, reversed(matched), key=keys.__getitem__)
+        else:
+            keys = oldest_keys
+            top = heapq.nsmallest(wanted, matched, key=keys.__getitem__)
+        window = top[(page - 1) * limit :]
+        return len(matched), [(searcher.stored_fields(docnum), float(keys[docnum])) for docnum in window]
 
     def _filter(self, *, since: Any, until: Any, source: str | None, section: str | None, lang: str | None) -> Any:
         parts: list[Any] = []
@@ -925,7 +1425,9 @@ class SearchIndex:
         filter_q = self._filter(since=since, until=until, source=source, section=section, lang=lang)
         if _is_null(parsed.q):
             return []
-        results = searcher.search(parsed.q, limit=None, scored=False, filter=filter_q)
+        if filter_q is not None:
+            filter_q = _with_date_columns(filter_q, self._dates)
+        results = searcher.search(_with_date_columns(parsed.q, self._dates), limit=None, scored=False, filter=filter_q)
         column = searcher.reader().column_reader("date", translate=False)
         counts: Counter[str] = Counter()
         width = {"year": 4, "month": 7, "day": 10}[by]
@@ -995,8 +1497,65 @@ class SearchIndex:
             return None
         if _is_null(parsed.q):
             return None
-        better = len(searcher.search(parsed.q, limit=1, filter=filter_q))
+        better = len(searcher.search(self._restricted(parsed.q, filter_q), limit=1))
         return corrected if better > total else None
+
+
+def _reopened(ix: Any, stale: Any) -> Any:
+    """A searcher on the index as last committed, keeping the readers of `stale`'s unchanged segments.
+
+    Not Whoosh's `Searcher.refresh`: it keeps a segment's reader whenever the segment's id is the
+    same, but a commit that deletes articles from a segment changes only its deleted set, so the
+    kept reader still found them; and it adds the old segments to the new ones, so after a merge
+    every merged article was found twice. Here a reader is kept only for a segment the new commit
+    lists with the same deletions. The `date` columns stay valid (a segment's values never change;
+    deletions are read from the new readers when a search asks for them).
+    """
+    kept = {
+        reader.segment().segment_id(): reader
+        for reader, _ in stale.reader().leaf_readers()
+        if isinstance(reader, SegmentReader) and reader.segment() is not None
+    }
+    for attempt in range(_REOPEN_ATTEMPTS):
+        opened: list[Any] = []
+        readers: list[Any] = []
+        try:
+            toc = ix._read_toc()
+            for segment in toc.segments:
+                old = kept.get(segment.segment_id())
+                if old is not None and _deletions(old.segment()) == _deletions(segment):
+                    readers.append(old)
+                else:
+                    opened.append(SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation))
+                    readers.append(opened[-1])
+        except OSError:
+            # A writer removed a merged segment's files (or the list itself) while we read them.
+            for reader in opened:
+                reader.close()
+            if attempt + 1 == _REOPEN_ATTEMPTS:
+                raise
+            time.sleep(0.05)
+            continue
+        break
+    reused = {id(reader) for reader in readers}
+    for reader in kept.values():
+        if id(reader) not in reused:
+            reader.close()
+    if not readers:
+        reader = EmptyReader(toc.schema)
+    elif len(readers) == 1:
+        reader = readers[0]
+        reader._gen = toc.generation  # a kept reader still names the generation it was opened at
+    else:
+        reader = MultiReader(readers, generation=toc.generation)
+    return Searcher(reader, fromindex=ix, weighting=stale.weighting)
+
+
+_REOPEN_ATTEMPTS = 10
+
+
+def _deletions(segment: Any) -> frozenset[int]:
+    return frozenset(segment.deleted_docs()) if segment.deleted_count() else frozenset()
 
 
 def _check_paging(limit: int, page: int) -> None:

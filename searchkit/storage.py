@@ -558,9 +558,14 @@ def _retrying_index_class() -> Any:
     return _RETRYING_INDEX
 
 
-def open_whoosh(index_dir: Path):  # type: ignore[no-untyped-def]
+def open_whoosh(index_dir: Path, *, keep_reader: bool = False):  # type: ignore[no-untyped-def]
     """The Whoosh index of a searchkit index folder, after checking it is one, of our version, and
-    readable; its table of contents is re-read safely while another process commits."""
+    readable; its table of contents is re-read safely while another process commits.
+
+    Every segment is opened to check it. With `keep_reader`, the reader that did so is left open
+    as `ix.checked_reader` for the caller to search with (and close), instead of opening the
+    segments a second time.
+    """
     from whoosh import index as whoosh_index
     from whoosh.filedb.filestore import FileStorage
 
@@ -583,7 +588,11 @@ def open_whoosh(index_dir: Path):  # type: ignore[no-untyped-def]
             # (Not ix.reader(): it retries any missing file for half a second, damage included.)
             toc = ix._read_toc()
             try:
-                ix._reader(ix.storage, toc.schema, toc.segments, toc.generation).close()
+                reader = ix._reader(ix.storage, toc.schema, toc.segments, toc.generation)
+                if keep_reader:
+                    ix.checked_reader = reader
+                else:
+                    reader.close()
                 return ix
             except FileNotFoundError:
                 # A writer committed after we read the table of contents and removed the segments

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from searchkit import open_index
 from searchkit.cli import app
-from searchkit.indexer import index_paths
+from searchkit.indexer import IndexOptions, index_paths
+from searchkit.storage import open_whoosh
 
 SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "sample_docs"
 runner = CliRunner()
@@ -89,3 +90,84 @@ def test_an_unexpected_bug_is_one_line_and_exit_2_not_a_traceback(
     assert err.startswith("Error: unexpected RuntimeError: simulated failure")
     assert "\x1b" not in err and "Traceback" not in err
     assert "SEARCHKIT_DEBUG=1" in err
+
+
+@pytest.fixture(scope="module")
+def split_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo archive again, one commit per article, none merged: a segment per article."""
+    from searchkit import indexer
+
+    index_dir = tmp_path_factory.mktemp("regressions") / "split"
+    saved = indexer.MERGE_FACTOR
+    # Merged segments keep Whoosh's rounded field lengths, which shifts the average length a
+    # little; unmerged, the index-wide statistics are those of one segment, and so must be the scores.
+    indexer.MERGE_FACTOR = 1000
+    try:
+        index_paths([str(SAMPLE_DOCS)], index_dir, IndexOptions(batch_articles=1))
+    finally:
+        indexer.MERGE_FACTOR = saved
+    return index_dir
+
+
+@pytest.mark.parametrize(
+    "query", ["oil prices", "trade deficit japan", "bank rates", "japan defence", "city library", "energy prices rise", "tokyo market"]
+)
+def test_short_query_ranking_does_not_depend_on_how_the_index_is_split_into_segments(sample_index: Path, split_index: Path, query: str) -> None:
+    # Each tier was ordered by BM25 divided by the best score of the document's own segment.
+    assert len(open_whoosh(sample_index)._segments()) == 1
+    assert len(open_whoosh(split_index)._segments()) >= 10
+    with open_index(sample_index) as whole, open_index(split_index) as split:
+        expected = whole.search(query, limit=10, fragments=0)
+        got = split.search(query, limit=10, fragments=0)
+    assert len(expected.hits) >= 3
+    assert [h.id for h in got.hits] == [h.id for h in expected.hits]
+    assert [h.score for h in got.hits] == pytest.approx([h.score for h in expected.hits], rel=1e-12)
+
+
+def _story(title: str, body: str) -> str:
+    return f"{title}\n\n10:00 JST, April 1, 2025\n{body}\n"
+
+
+def test_an_open_index_sees_articles_deleted_and_segments_merged_after_it_was_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whoosh's refresh kept the reader of a segment whose id had not changed, with the deletions it
+    # had when opened, and kept the segments a merge had replaced beside the merged one.
+    from searchkit import indexer
+
+    monkeypatch.setattr(indexer, "MERGE_FACTOR", 3)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for i in range(5):
+        (archive / f"story{i}.txt").write_text(_story(f"Harbour Story {i}", f"The harbour crews met for talks, round {i}."))
+    options = IndexOptions(batch_articles=1)
+    index_paths([str(archive)], tmp_path / "ix", options)
+    with open_index(tmp_path / "ix") as ix:
+        assert {h.id for h in ix.search("harbour", limit=50, fragments=0).hits} == {f"story{i}.txt" for i in range(5)}
+        (archive / "story1.txt").write_text(_story("Lighthouse Story", "The lighthouse keepers met instead."))
+        for i in range(5, 9):
+            (archive / f"story{i}.txt").write_text(_story(f"Harbour Story {i}", f"The harbour crews met for talks, round {i}."))
+        report = index_paths([str(archive)], tmp_path / "ix", options)
+        assert report.articles_deleted == 1
+        harbour = [h.id for h in ix.search("harbour", limit=50, fragments=0).hits]
+        assert "story1.txt" not in harbour
+        assert sorted(harbour) == sorted(f"story{i}.txt" for i in range(9) if i != 1)
+        assert [h.id for h in ix.search("lighthouse", fragments=0).hits] == ["story1.txt"]
+        everything = [h.id for h in ix.search("*", limit=50, fragments=0).hits]
+        assert sorted(everything) == sorted(f"story{i}.txt" for i in range(9))
+        assert ix.search("met", sort="newest", limit=50, fragments=0).total == 9
+
+
+@pytest.mark.parametrize("query", ["city council library opening hours trial", "japan defence ministers joint headquarters talks"])
+def test_feedback_ranking_under_a_restriction_keeps_every_match_in_play(sample_index: Path, query: str) -> None:
+    # RM3 re-ranks the typed words' matches as Require(expanded words, typed words). On a small
+    # index Whoosh ORs the expanded words with an ArrayUnionMatcher, whose bound was the largest
+    # part's, 0 once read: the collector dropped the query once the page had a score, and the
+    # page came out in index order. It must be what Whoosh's `filter=` (which never asks) gives.
+    with open_index(sample_index) as ix:
+        searcher = ix._s()
+        parsed = ix._builder.parse(query, searcher.reader())
+        ranked, typed = ix._with_feedback(searcher, query, parsed.q, None, "relevance")
+        assert ranked is not parsed.q  # feedback was applied
+        expected = [(hit["id"], hit.score) for hit in searcher.search(ranked, limit=10, filter=typed)]
+        got = ix.search(query, limit=10, fragments=0)
+    assert len(expected) == 10 and got.total > 10
+    assert [(h.id, h.score) for h in got.hits] == expected

@@ -22,13 +22,17 @@ never holds; any found in an article are replaced at index time); the markers be
 fragments around them. The engine finds the words with its own stemmer (`morphology = stem_en`
 exists for this), so it marks nearly, not exactly, the words Whoosh would.
 
-**Ranking.** Whoosh's BM25F (per field, title ×2, Robertson–Spärck Jones idf) as an expression
-ranker fed with the whole cluster's statistics (`bm25_ranker`), and short queries (2–3 words)
-tiered by how many of the words a document holds (`doc_word_count`), as in Whoosh. One-word
-queries rank as in Whoosh; for more words the ranker only sees each field's total frequency, so
-orders may differ a little. Hit sets and counts agree exactly, and date sorts agree in order. Long
-questions are not re-ranked by feedback (RM3), and there is no "did you mean" (the engine has no
-vocabulary to ask).
+**Ranking.** Whoosh's, exactly, for queries of title and body words and phrases (`_rank_exactly`).
+The engine ranks candidates with an expression ranker (`bm25_ranker`: BM25F per field, title ×2,
+Robertson–Spärck Jones idf, fed with the whole cluster's statistics, and short queries tiered by
+`doc_word_count`), which is exact for one word but sees only each field's total frequency for
+more. So the candidates are scored again here with Whoosh's formula, from each word's frequency
+in each field (asked of the engine for the candidates only), Whoosh's lossy field lengths and the
+cluster's idf and average lengths; the candidates grow until a bound proves that no document
+past them can reach the page. Long questions (4+ plain words) get Whoosh's RM3 feedback,
+computed by `searcher._rm3_weights` from the cluster's top documents. Hit sets and counts agree
+exactly, date sorts agree in order. Queries ranked by other fields (`keywords:coffee`) keep the
+writing order, and there is no "did you mean" (the engine has no vocabulary to ask).
 
 **What cannot be sent.** Wildcards, fuzzy terms, term ranges, proximity phrases (`"a b"~3`) and a
 date clause inside OR/NOT have no SphinxQL equivalent with the same meaning: they raise
@@ -49,7 +53,7 @@ import re
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -109,6 +113,8 @@ _STATEMENT_BYTES = 4 * 1024 * 1024  # below the configs' max_packet_size (32M)
 _ID_BATCH = 1000
 _STATS_TTL = 10.0  # seconds the collection statistics for ranking are reused
 _IDF_WORDS = 64  # words whose document frequencies are counted (a long question's rest count as absent)
+_ID_SET = 4000  # ids in one `id IN (…)`: searchd's agents take at most 4096
+_BATCH_STATEMENTS = 32  # statements per round trip: searchd passes at most 32 in one multi-query to an agent
 
 
 def token(term: str) -> str:
@@ -283,16 +289,18 @@ class Cluster:
             self._connections[node] = connection
         return connection
 
-    def execute(self, node: Node, sql: str, args: Sequence[Any] | None = None, *, meta: bool = False) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
+    def execute(self, node: Node, sql: str, args: Sequence[Any] | None = None, *, meta: bool = False, sets: bool = False) -> tuple[list[Any], dict[str, str]]:
         """Run statements on `node` (several, `;`-separated, in one round trip): the rows of all of
-        them, in order, and the last one's `SHOW META` when asked for."""
+        them, in order (with `sets`, one list of rows per statement), and the last one's `SHOW META`
+        when asked for."""
         connection = self._connect(node)
         try:
             with connection.cursor() as cursor:
                 cursor.execute(sql, args)
-                rows = list(cursor.fetchall())
+                results = [list(cursor.fetchall())]
                 while cursor.nextset():
-                    rows.extend(cursor.fetchall())
+                    results.append(list(cursor.fetchall()))
+                rows: list[Any] = results if sets else [row for result in results for row in result]
                 info: dict[str, str] = {}
                 if meta:
                     cursor.execute("SHOW META")
@@ -634,6 +642,245 @@ def bm25_ranker(idf: dict[str, float], avg_length: dict[str, float], tiered: boo
     return f"doc_word_count*{TIER_SCALE} + {formula}" if tiered else formula
 
 
+# --- exact ranking: Whoosh's scores, computed here --------------------------------------------
+#
+# The expression ranker sees per field only the total frequency of the matched words, so for more
+# than one word it can only approximate Whoosh's BM25F (`bm25_ranker`). The engine's order is
+# therefore used to pick candidates, and the candidates are scored again here, exactly as Whoosh
+# scores them: each word's frequency in each field (one cheap query per word and field, limited to
+# the candidates), the lengths Whoosh keeps (`*_wl`), and idf and average lengths from the whole
+# cluster. How many candidates are enough is checked, not guessed (`_settled`).
+
+RERANK_MIN = 100  # candidates scored again at least
+RERANK_MAX = 10_000  # and at most (then the order past them is the engine's)
+_GROWTH = 4  # candidates × this when the page is not yet provably right
+_UNPROVABLE_MIN = 400  # candidates when no bound can be checked (feedback, filters with words)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A scored leaf of a query: a word, or a phrase (matched as a whole, scored by its words), in title or body."""
+
+    field: str
+    words: tuple[str, ...]
+    boost: float = 1.0
+
+    @property
+    def phrase(self) -> bool:
+        return len(self.words) > 1
+
+
+@dataclass(frozen=True)
+class Clause:
+    """An OR (`any`) or AND (`all`) of scored parts, as Whoosh sums them; `coord` tiers its words (`_CoordQuery`);
+    `maybe` is AndMaybe: the first part must match, the second adds when it does."""
+
+    kind: str  # "any" | "all" | "maybe" | "coord"
+    parts: tuple[Any, ...]
+    boost: float = 1.0
+    words: int = 0  # coord: the query's distinct words
+    ranked: Any = field(default=None, compare=False)  # coord: the Whoosh query it tiers, for its score bound
+
+
+@dataclass
+class ScoringPlan:
+    """What ranks a query's documents, and whether the engine's order bounds it (`_settled` may prove a page)."""
+
+    root: Any
+    provable: bool
+
+
+def scoring_plan(q: Any, filter_q: Any = None) -> ScoringPlan | None:
+    """The scored part of a parsed query, or None when it holds something only Whoosh scores
+    (other fields' words, wildcards, `*`, nested NOT…); restrictions (`date:`, `section:`, `-word`)
+    only narrow, as in Whoosh."""
+    provable = True
+    spine = q
+    while True:
+        if isinstance(spine, (wq.Require, wq.AndNot)) and not isinstance(spine, wq.AndMaybe):
+            if isinstance(spine, wq.Require) and _has_words(spine.b):
+                provable = False  # the restriction's words count among the engine's matched words
+            spine = spine.a
+        else:
+            break
+    try:
+        root = _scored(spine)
+    except _Unscorable:
+        return None
+    if filter_q is not None and _has_words(filter_q):
+        provable = False
+    return ScoringPlan(root, provable)
+
+
+class _Unscorable(Exception):
+    pass
+
+
+def _scored(q: Any) -> Any:
+    from ..searcher import _CoordQuery, DEFAULT_FIELDS
+
+    boost = float(getattr(q, "boost", 1.0) or 1.0)
+    if isinstance(q, _CoordQuery):
+        return Clause("coord", (_scored(q.child),), 1.0, q.words, q.child)
+    if isinstance(q, wq.Term) and q.fieldname in DEFAULT_FIELDS:
+        return Unit(q.fieldname, (str(q.text),), boost)
+    if isinstance(q, wq.Phrase) and q.fieldname in DEFAULT_FIELDS and q.slop <= 1 and q.words:
+        return Unit(q.fieldname, tuple(str(w) for w in q.words), boost)
+    if isinstance(q, wq.AndMaybe):
+        return Clause("maybe", (_scored(q.a), _scored(q.b)), boost)
+    if isinstance(q, wq.Or) and not isinstance(q, wq.DisjunctionMax) and q.subqueries:
+        return Clause("any", tuple(_scored(s) for s in q.subqueries), boost)
+    if isinstance(q, wq.And) and q.subqueries:
+        return Clause("all", tuple(_scored(s) for s in q.subqueries), boost)
+    raise _Unscorable
+
+
+def _units(root: Any) -> list[Unit]:
+    if isinstance(root, Unit):
+        return [root]
+    return [u for part in root.parts for u in _units(part)]
+
+
+def _phrases(root: Any) -> bool:
+    return any(u.phrase for u in _units(root))
+
+
+def _has_words(q: Any) -> bool:
+    return any(isinstance(leaf, (wq.Term, wq.Phrase)) for leaf in q.leaves()) if q is not None else False
+
+
+def whoosh_bm25(idf: float, tf: float, fl: float, avgfl: float) -> float:
+    """`whoosh.scoring.bm25`, term for term (so equal inputs give Whoosh's very float)."""
+    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
+
+@dataclass
+class Evidence:
+    """What scoring needs of each candidate: word frequencies and phrase matches per field, field lengths."""
+
+    tf: dict[tuple[str, str], dict[int, int]]  # (field, word) → doc → frequency
+    phrases: dict[tuple[str, tuple[str, ...]], set[int]]  # (field, words) → docs where the phrase is
+    lengths: dict[str, dict[int, int]]  # field → doc → Whoosh's (lossy) length
+    idf: dict[tuple[str, str], float]
+    avg_length: dict[str, float]
+    bounds: dict[Clause, float] = field(default_factory=dict)  # coord clause → `searcher._score_bound`
+
+
+_FIELD_BOOST = {"title": TITLE_BOOST, "body": 1.0}
+
+
+def _evaluate(node: Any, doc: int, ev: Evidence) -> tuple[bool, float, frozenset[str], int]:
+    """(matches, score, words matched, tier) of one candidate, as Whoosh's matchers compute them.
+
+    For a tiered (`coord`) query the score is `_CoordMatcher`'s: tier + BM25 / the bound of the
+    query's BM25 over the whole collection, which orders each tier by BM25."""
+    if isinstance(node, Unit):
+        if node.phrase:
+            if doc not in ev.phrases.get((node.field, node.words), ()):
+                return False, 0.0, frozenset(), 0
+        elif not ev.tf.get((node.field, node.words[0]), {}).get(doc):
+            return False, 0.0, frozenset(), 0
+        score = 0.0
+        for i, word in enumerate(node.words):
+            tf = ev.tf.get((node.field, word), {}).get(doc, 0) * _FIELD_BOOST[node.field]
+            part = whoosh_bm25(ev.idf[node.field, word], tf, ev.lengths[node.field].get(doc, 0), ev.avg_length[node.field])
+            score = part if i == 0 else score + part
+        return True, score * node.boost if node.boost != 1.0 else score, frozenset(node.words), 0
+    if node.kind == "coord":
+        matches, bm25, words, _ = _evaluate(node.parts[0], doc, ev)
+        tier, score = _tiered(node, bm25, words, ev)
+        return matches, score, words, tier
+    results = [_evaluate(part, doc, ev) for part in node.parts]
+    if node.kind == "maybe":
+        if not results[0][0]:
+            return False, 0.0, frozenset(), 0
+        results = [r for r in results if r[0]]
+    elif node.kind == "all" and not all(r[0] for r in results):
+        return False, 0.0, frozenset(), 0
+    matched = [r for r in results if r[0]]
+    if not matched:
+        return False, 0.0, frozenset(), 0
+    score = matched[0][1]
+    for r in matched[1:]:
+        score += r[1]
+    tier = max(r[3] for r in matched)
+    return True, score * node.boost if node.boost != 1.0 else score, frozenset().union(*(r[2] for r in matched)), tier
+
+
+def _tiered(node: Clause, bm25: float, words: frozenset[str], ev: Evidence) -> tuple[int, float]:
+    """The tier and the score `_CoordMatcher.score` gives a document holding `words`, of BM25 `bm25`."""
+    tier = max(0, min(len(words), node.words) - 1)
+    return tier, tier + min(bm25 / ev.bounds[node], 1.0)
+
+
+def _coord_clauses(root: Any) -> list[Clause]:
+    if isinstance(root, Unit):
+        return []
+    return ([root] if root.kind == "coord" else []) + [c for part in root.parts for c in _coord_clauses(part)]
+
+
+def _coord_bounds(root: Any, idf: dict[tuple[str, str], float], having: dict[tuple[str, str], int]) -> dict[Clause, float]:
+    """Each tiered clause's divisor, as `_CoordQuery` computes it from Whoosh's statistics, here from the cluster's."""
+    from ..searcher import _score_bound
+
+    def word_idf(fieldname: str, word: Any) -> float | None:
+        if fieldname not in _FIELD_BOOST:
+            return math.nan
+        return idf[fieldname, str(word)] if having.get((fieldname, token(str(word)))) else None
+
+    bounds = {}
+    for clause in _coord_clauses(root):
+        bound = _score_bound(clause.ranked, word_idf, K1)
+        if bound is None:
+            raise _Unscorable
+        bounds[clause] = bound if bound > 0 else 1.0
+    return bounds
+
+
+def _bound_factor(plan: ScoringPlan, ev: Evidence, mean_idf: dict[str, float]) -> float:
+    """r such that Whoosh's score ≤ r × the engine's approximation, for any document.
+
+    Per field the approximation is mean idf × m·g(T/m) (m words matched, T hits); Whoosh's is
+    Σ idf_w·g(t_w) ≤ max idf × Σ g(t_w) ≤ max idf × m·g(T/m), g being concave (Jensen).
+    """
+    units = _units(plan.root)
+    boost = max((u.boost for u in units), default=1.0)
+    factor = 0.0
+    for name in ("title", "body"):
+        top = max((ev.idf[name, w] for u in units if u.field == name for w in u.words), default=0.0)
+        if top > 0 and mean_idf.get(name, 0.0) > 0:
+            factor = max(factor, top * boost / mean_idf[name])
+    return factor * (1 + 1e-4) if factor > 0 else 1.0
+
+
+class _CollectionStatistics:
+    """What `searcher._rm3_weights` asks a Whoosh searcher, answered by the cluster: documents, and
+    body document frequencies (those asked for before `prefetch` are answered 0 and remembered)."""
+
+    def __init__(self, index: "ManticoreIndex", notes: list[str]) -> None:
+        self._index = index
+        self._notes = notes
+        self._wanted: dict[str, None] = {}
+        self._known: dict[str, int] | None = None
+
+    def doc_count_all(self) -> int:
+        return self._index._collection(self._notes)[0]
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        if self._known is None or term not in self._known:
+            self._wanted[term] = None
+            if self._known is None:
+                return 0
+            self.prefetch()
+            assert self._known is not None
+        return self._known[term]
+
+    def prefetch(self) -> None:
+        tokens = sorted({token(t) for t in self._wanted})
+        having = self._index._document_frequencies(tokens, self._notes) if tokens else {}
+        self._known = {**(self._known or {}), **{t: having.get(("body", token(t)), 0) for t in self._wanted}}
+
+
 # --- searching --------------------------------------------------------------------------------
 
 
@@ -660,6 +907,8 @@ class ManticoreIndex:
         self._local_shard: str | None = None
         self._collection_cache: tuple[float, int, dict[str, float]] | None = None
         self._df_cache: tuple[float, dict[tuple[str, str], int]] = (0.0, {})
+        # Whoosh's exact order for ranked queries (`_rank_exactly`); off, the engine's approximation alone.
+        self.exact_ranking = True
 
     # lifecycle
     def __enter__(self) -> "ManticoreIndex":
@@ -675,14 +924,15 @@ class ManticoreIndex:
         return f"ManticoreIndex({str(self.spec)!r})"
 
     # plumbing
-    def _query(self, sql: str, args: Sequence[Any] = (), *, notes: list[str] | None = None) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
-        """Run a read on the distributed index, on the first node that answers; check for missing shards."""
+    def _query(self, sql: str, args: Sequence[Any] = (), *, notes: list[str] | None = None, sets: bool = False) -> tuple[list[Any], dict[str, str]]:
+        """Run a read on the distributed index, on the first node that answers; check for missing shards.
+        With `sets`, the rows come as one list per statement."""
         errors: list[str] = []
         candidates = [self._coordinator] if self._coordinator is not None else []
         candidates += [n for n in self._cluster.coordinator_order() if n not in candidates]
         for node in candidates:
             try:
-                rows, meta = self._cluster.execute(node, sql, args, meta=True)
+                rows, meta = self._cluster.execute(node, sql, args, meta=True, sets=sets)
             except BackendError as error:
                 if "refused the request" in str(error):
                     raise
@@ -702,6 +952,16 @@ class ManticoreIndex:
                     notes.append(f"partial results: {said} ({warning})")
             return rows, meta
         raise BackendError("no node of the cluster answers: " + "; ".join(errors))
+
+    def _query_many(self, statement: str, args: Sequence[Sequence[Any]], notes: list[str] | None = None) -> list[list[tuple[Any, ...]]]:
+        """One statement run with each of several argument lists: the rows of each. They go in
+        batches of _BATCH_STATEMENTS per round trip (searchd refuses bigger multi-queries to its agents)."""
+        results: list[list[tuple[Any, ...]]] = []
+        for start in range(0, len(args), _BATCH_STATEMENTS):
+            chunk = args[start : start + _BATCH_STATEMENTS]
+            rows, _ = self._query("; ".join([statement] * len(chunk)), [a for each in chunk for a in each], notes=notes, sets=True)
+            results.extend(rows)
+        return results
 
     def _dead_nodes(self, warning: str) -> str:
         """"node A did not answer": the nodes whose agent ports a searchd warning names."""
@@ -753,7 +1013,8 @@ class ManticoreIndex:
         total = 0
         hits: tuple[Hit, ...] = ()
         if not plan.empty:
-            total, hits = self._run(plan, parsed.q, limit, page, sort, fragments, notes)
+            feedback = self._feedback(query, parsed.q, plan, filter_q, sort, notes)
+            total, hits = self._run(plan, parsed.q, limit, page, sort, fragments, notes, filter_q, feedback)
         return Results(
             query=query,
             total=total,
@@ -764,7 +1025,43 @@ class ManticoreIndex:
             notes=tuple(dict.fromkeys(notes)),
         )
 
-    def _run(self, plan: Translation, q: Any, limit: int, page: int, sort: str, fragments: int, notes: list[str]) -> tuple[int, tuple[Hit, ...]]:
+    def _feedback(self, text: str, q: Any, plan: Translation, filter_q: Any, sort: str, notes: list[str]) -> tuple[Any, Translation] | None:
+        """RM3 for a long question of plain words, as `SearchIndex._with_feedback`: the query to rank
+        by and its plan (the typed words must match; the feedback words only add to the score)."""
+        from ..searcher import DEFAULT_FIELDS, FEEDBACK_DOCS, FEEDBACK_MIN_WORDS, _PATTERN_CHARS, _plain_words_of, _rm3_weights
+
+        words = _plain_words_of(q)
+        if sort != "relevance" or not self.exact_ranking or words is None or len(set(words)) < FEEDBACK_MIN_WORDS or _PATTERN_CHARS.search(text):
+            return None
+        scoring = scoring_plan(q, filter_q)
+        first = self._rank_exactly(scoring, plan, q, FEEDBACK_DOCS, notes) if scoring is not None else None
+        if first is None or not first[1]:
+            return None
+        top_docs = first[1][:FEEDBACK_DOCS]
+        rows, _ = self._query(
+            f"SELECT id, title_text, body_text FROM {self.spec.name} WHERE id IN ({', '.join(['%s'] * len(top_docs))}) "
+            f"LIMIT 0, %s OPTION max_matches=%s",
+            [*(doc for doc, _ in top_docs), len(top_docs), _MAX_MATCHES_FLOOR],
+            notes=notes,
+        )
+        texts = {int(doc): {"title": title, "body": body} for doc, title, body in rows}
+        top = [(texts[doc], score) for doc, score in top_docs if doc in texts]
+        # Whoosh's own RM3, run twice: first to learn which words it asks the frequency of, so that
+        # they are counted in one round trip, then for real.
+        statistics = _CollectionStatistics(self, notes)
+        _rm3_weights(words, top, statistics)
+        statistics.prefetch()
+        expanded = _rm3_weights(words, top, statistics)
+        ranked = wq.Or([wq.Or([wq.Term(name, term, boost=weight) for name in DEFAULT_FIELDS]) for term, weight in expanded.items()])
+        extra = " | ".join(_term(name, term) for term in expanded for name in DEFAULT_FIELDS)
+        return ranked, Translation(
+            match=f"({plan.match}) MAYBE ({extra})", low=plan.low, high=plan.high, dated=plan.dated, empty=plan.empty
+        )
+
+    def _run(
+        self, plan: Translation, q: Any, limit: int, page: int, sort: str, fragments: int, notes: list[str],
+        filter_q: Any = None, feedback: tuple[Any, Translation] | None = None,
+    ) -> tuple[int, tuple[Hit, ...]]:
         select = ["id", "aid", "path", "title_text", "date_iso", "source_text", "section_text", "url_text", "WEIGHT() AS w"]
         args: list[Any] = []
         body_spec, title_spec = match_spec(q, "body"), match_spec(q, "title")
@@ -776,25 +1073,49 @@ class ManticoreIndex:
             select.append("SNIPPET(title_text, %s" + ", %s" * len(_MARK_ALL) + ") AS tsnip")
             args += [title_q, *_MARK_ALL]
         where, where_args = plan.where()
-        order = {
-            "relevance": "WEIGHT() DESC, seq ASC",
-            # Whoosh reverses the whole order for newest, ties included.
-            "newest": "dated DESC, date_us DESC, seq DESC",
-            "oldest": "dated DESC, date_us ASC, seq ASC",
-        }[sort]
         offset = (page - 1) * limit
-        ranker = plan.ranker or (self._ranker(q, plan.tiered, notes) if sort == "relevance" else "1")
-        sql = (
-            f"SELECT {', '.join(select)} FROM {self.spec.name}{where} ORDER BY {order} LIMIT %s, %s "
-            f"OPTION ranker=expr(%s), {FIELD_WEIGHTS_OPTION}, idf='plain', max_matches=%s"
-        )
-        rows, meta = self._query(
-            sql, [*args, *where_args, offset, limit, ranker, max(_MAX_MATCHES_FLOOR, offset + limit)], notes=notes
-        )
-        total = int(meta.get("total_found", "0") or 0)
+        ranked_q, rank_plan = feedback or (q, plan)
+        scoring = scoring_plan(ranked_q, filter_q) if sort == "relevance" and not plan.ranker and self.exact_ranking else None
+        ranked: list[tuple[int, float]] | None = None
+        if scoring is not None:
+            if feedback is not None:
+                # The engine's approximation ignores the feedback weights, so no bound holds: a wide window instead.
+                scoring.provable = False
+            found = self._rank_exactly(scoring, rank_plan, ranked_q, offset + limit, notes)
+            if found is not None:
+                total, ranked = found
+        if ranked is not None:
+            page_ids = [doc for doc, _ in ranked[offset : offset + limit]]
+            rows: list[tuple[Any, ...]] = []
+            if page_ids:
+                sql = (
+                    f"SELECT {', '.join(select)} FROM {self.spec.name}{where}{' AND' if where else ' WHERE'} "
+                    f"id IN ({', '.join(['%s'] * len(page_ids))}) LIMIT 0, %s OPTION ranker=expr('1'), max_matches=%s"
+                )
+                found_rows, _ = self._query(sql, [*args, *where_args, *page_ids, len(page_ids), max(_MAX_MATCHES_FLOOR, len(page_ids))], notes=notes)
+                by_id = {int(row[0]): row for row in found_rows}
+                scores = dict(ranked[offset : offset + limit])
+                rows = [(*by_id[doc][:8], scores[doc], *by_id[doc][9:]) for doc in page_ids if doc in by_id]
+        else:
+            order = {
+                "relevance": "WEIGHT() DESC, seq ASC",
+                # Whoosh reverses the whole order for newest, ties included.
+                "newest": "dated DESC, date_us DESC, seq DESC",
+                "oldest": "dated DESC, date_us ASC, seq ASC",
+            }[sort]
+            ranker = plan.ranker or (self._ranker(q, plan.tiered, notes) if sort == "relevance" else "1")
+            sql = (
+                f"SELECT {', '.join(select)} FROM {self.spec.name}{where} ORDER BY {order} LIMIT %s, %s "
+                f"OPTION ranker=expr(%s), {FIELD_WEIGHTS_OPTION}, idf='plain', max_matches=%s"
+            )
+            rows, meta = self._query(
+                sql, [*args, *where_args, offset, limit, ranker, max(_MAX_MATCHES_FLOOR, offset + limit)], notes=notes
+            )
+            total = int(meta.get("total_found", "0") or 0)
+            rows = [(*row[:8], float(row[8]) / SCORE_SCALE if sort == "relevance" else 0.0, *row[9:]) for row in rows]
         hits = []
         for rank, row in enumerate(rows, start=offset + 1):
-            doc, aid, path, title, date_iso, source, section, url, weight = row[:9]
+            doc, aid, path, title, date_iso, source, section, url, score = row[:9]
             rest = list(row[9:])
             snippets: tuple[Snippet, ...] = ()
             if fragments:
@@ -809,7 +1130,7 @@ class ManticoreIndex:
                 Hit(
                     id=str(aid),
                     rank=rank,
-                    score=float(weight) / SCORE_SCALE if sort == "relevance" else 0.0,
+                    score=float(score),
                     title=str(title),
                     date=str(date_iso) or None,
                     source=str(source),
@@ -822,15 +1143,123 @@ class ManticoreIndex:
             )
         return total, tuple(hits)
 
+    def _rank_exactly(self, scoring: ScoringPlan, plan: Translation, q: Any, need: int, notes: list[str]) -> tuple[int, list[tuple[int, float]]] | None:
+        """The total and the first `need` (or more) documents in Whoosh's order, with Whoosh's BM25F scores.
+
+        The engine's approximate order picks candidates; they are scored again exactly, and the
+        candidates are grown until no document past them could rank above the page's last one
+        (`_settled`), or RERANK_MAX is reached. None when there is nothing to rank by.
+        """
+        units = _units(scoring.root)
+        words = sorted({(u.field, w) for u in units for w in u.words})
+        if not words or len(words) > 2 * _IDF_WORDS:
+            return None
+        ranker, mean_idf = self._ranker_idf(q, plan.tiered, notes)
+        if ranker == "1":
+            return None
+        documents, avg_length = self._collection(notes)
+        having = self._document_frequencies(sorted({token(w) for _, w in words}), notes)
+        idf = {(name, w): rsj_idf(documents, having.get((name, token(w)), 0)) for name in ("title", "body") for _, w in words}
+        try:
+            bounds = _coord_bounds(scoring.root, idf, having)
+        except _Unscorable:
+            return None
+        coord = scoring.root if isinstance(scoring.root, Clause) and scoring.root.kind == "coord" else None
+        if _phrases(scoring.root) and plan.match is not None:
+            # The engine counts a phrase's hits only; Whoosh scores all its words' occurrences.
+            # Seen as optional words too, they rank the candidates (and bound the scores) as Whoosh would.
+            extra = " | ".join(dict.fromkeys(_term(u.field, w) for u in units if u.phrase for w in u.words))
+            plan = Translation(match=f"({plan.match}) MAYBE ({extra})", low=plan.low, high=plan.high, dated=plan.dated, tiered=plan.tiered)
+        where, where_args = plan.where()
+        window = max(RERANK_MIN, 2 * need) if scoring.provable else max(_UNPROVABLE_MIN, _GROWTH * need)
+        while True:
+            window = min(window, RERANK_MAX)
+            rows, meta = self._query(
+                f"SELECT id, seq, title_wl, body_wl, WEIGHT() AS w FROM {self.spec.name}{where} ORDER BY WEIGHT() DESC, seq ASC "
+                f"LIMIT 0, %s OPTION ranker=expr(%s), {FIELD_WEIGHTS_OPTION}, idf='plain', max_matches=%s",
+                [*where_args, window, ranker, window],
+                notes=notes,
+            )
+            total = int(meta.get("total_found", "0") or 0)
+            if not rows:
+                return total, []
+            docs = [int(row[0]) for row in rows]
+            seq = {int(row[0]): int(row[1]) for row in rows}
+            lengths = {"title": {int(r[0]): int(r[2]) for r in rows}, "body": {int(r[0]): int(r[3]) for r in rows}}
+            tf, phrases = self._evidence(units, docs, notes)
+            ev = Evidence(tf, phrases, lengths, idf, avg_length, bounds)
+            keyed = []
+            for doc in docs:
+                if coord is not None:
+                    _, bm25, words, _ = _evaluate(coord.parts[0], doc, ev)
+                    tier, score = _tiered(coord, bm25, words, ev)
+                else:
+                    _, score, _, tier = _evaluate(scoring.root, doc, ev)
+                    bm25 = score
+                # Whoosh's order: score, then writing order. `_settled` also needs the tier and BM25.
+                keyed.append((-score, seq[doc], doc, score, tier, bm25))
+            keyed.sort()
+            ranked = [(doc, score) for _, _, doc, score, _, _ in keyed]
+            if len(rows) < window or window >= RERANK_MAX or total <= len(rows):
+                return total, ranked
+            if scoring.provable and self._settled(keyed, rows, need, plan.tiered, _bound_factor(scoring, ev, mean_idf)):
+                return total, ranked
+            if not scoring.provable:
+                return total, ranked  # no bound to check: the widened window is the best there is
+            window *= _GROWTH
+
+    @staticmethod
+    def _settled(keyed: list[tuple[Any, ...]], rows: list[tuple[Any, ...]], need: int, tiered: bool, factor: float) -> bool:
+        """Whether no document past the candidates can rank among the first `need`.
+
+        The engine ranks them at or below its last candidate: a tier (`doc_word_count`, which counts
+        every matched keyword, so never fewer than Whoosh's words) no higher, and within that tier an
+        approximation no higher, which × `factor` bounds Whoosh's score (`_bound_factor`)."""
+        _, _, _, _, last_tier, last_bm25 = keyed[min(need, len(keyed)) - 1]
+        weight = float(rows[-1][4])
+        tier = int(weight // TIER_SCALE) if tiered else 0
+        approx = weight - tier * TIER_SCALE
+        # WEIGHT() is a float32 made integer: allow for its rounding.
+        bound = factor * (approx + 2 + abs(weight) * 2.0**-22) / SCORE_SCALE
+        last_tier = last_tier + 1 if tiered else 0  # the engine's tier counts matched words, ours is one less
+        return bool(last_tier > tier or (last_tier == tier and last_bm25 > bound))
+
+    def _evidence(self, units: list[Unit], docs: list[int], notes: list[str]) -> tuple[dict[tuple[str, str], dict[int, int]], dict[tuple[str, tuple[str, ...]], set[int]]]:
+        """How often each word occurs in each field of these documents, and where each phrase is: one
+        statement per word or phrase and field (and per _ID_SET documents), in few round trips."""
+        words = sorted({(u.field, w) for u in units for w in u.words})
+        phrase_units = sorted({(u.field, u.words) for u in units if u.phrase})
+        queries: list[tuple[Any, str]] = [((name, w), f"@{name} ={token(w)}") for name, w in words]
+        queries += [((name, phrase), f'@{name} "' + " ".join(f"={token(w)}" for w in phrase) + '"') for name, phrase in phrase_units]
+        tf: dict[tuple[str, str], dict[int, int]] = {key: {} for key in words}
+        phrases: dict[tuple[str, tuple[str, ...]], set[int]] = {key: set() for key in phrase_units}
+        for start in range(0, len(docs), _ID_SET):
+            chunk = docs[start : start + _ID_SET]
+            statement = (
+                f"SELECT id, WEIGHT() FROM {self.spec.name} WHERE MATCH(%s) AND id IN ({', '.join(str(int(d)) for d in chunk)}) "
+                f"LIMIT 0, {len(chunk)} OPTION ranker=expr('sum(hit_count)'), max_matches={max(len(chunk), _MAX_MATCHES_FLOOR)}"
+            )
+            results = self._query_many(statement, [[match] for _, match in queries], notes)
+            for (key, _), rows in zip(queries, results):
+                if key in tf:
+                    tf[key].update({int(doc): int(weight) for doc, weight in rows})
+                else:
+                    phrases[key].update(int(doc) for doc, _ in rows)
+        return tf, phrases
+
     def _ranker(self, q: Any, tiered: bool, notes: list[str]) -> str:
         """`bm25_ranker` for this query: idf per field from the cluster's document frequencies."""
+        return self._ranker_idf(q, tiered, notes)[0]
+
+    def _ranker_idf(self, q: Any, tiered: bool, notes: list[str]) -> tuple[str, dict[str, float]]:
+        """`bm25_ranker` for this query, and the mean idf per field it uses."""
         words: set[str] = set()
         for name in ("title", "body"):
             spec = match_spec(q, name)
             words |= set(spec.terms) | {w for phrase, _ in spec.phrases for w in phrase}
         tokens = sorted({token(w) for w in words})[:_IDF_WORDS]
         if not tokens:
-            return "1"  # no words to rank by (`*`, a field filter): the order they were written in, as Whoosh
+            return "1", {}  # no words to rank by (`*`, a field filter): the order they were written in, as Whoosh
         documents, avg_length = self._collection(notes)
         having = self._document_frequencies(tokens, notes)
         idf: dict[str, float] = {}
@@ -838,7 +1267,7 @@ class ManticoreIndex:
             # Over the words the field holds at all: a word no title has adds nothing to a title's score.
             present = [rsj_idf(documents, having[name, t]) for t in tokens if having.get((name, t))]
             idf[name] = sum(present) / len(present) if present else 0.0
-        return bm25_ranker(idf, avg_length, tiered)
+        return bm25_ranker(idf, avg_length, tiered), idf
 
     def _collection(self, notes: list[str]) -> tuple[int, dict[str, float]]:
         """Documents and average title/body lengths in the whole cluster (cached for a few seconds)."""
@@ -864,8 +1293,8 @@ class ManticoreIndex:
         wanted = [(name, t) for t in tokens for name in ("title", "body") if (name, t) not in cache]
         if wanted:
             statement = f"SELECT COUNT(*) FROM {self.spec.name} WHERE MATCH(%s)"
-            rows, _ = self._query("; ".join([statement] * len(wanted)), [f"@{name} ={t}" for name, t in wanted], notes=notes)
-            cache.update({key: int(row[0]) for key, row in zip(wanted, rows)})
+            results = self._query_many(statement, [[f"@{name} ={t}"] for name, t in wanted], notes)
+            cache.update({key: int(rows[0][0]) if rows else 0 for key, rows in zip(wanted, results)})
         return {(name, t): cache[name, t] for t in tokens for name in ("title", "body")}
 
     # articles
