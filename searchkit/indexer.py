@@ -348,8 +348,11 @@ def _open_writer(ix: Any, options: IndexOptions) -> Any:
     # The run holds the index's lock (IndexLock) from start to end; the writer must not take it again.
     # Segments are written as separate files, not one compound `.seg`: every process that opens a
     # compound segment copies it into memory whole (250 ms and 300 MB at 100k articles), while
-    # separate files are read where they lie.
-    writer = ix.writer(_lk=False, limitmb=options.writer_memory_mb, compound=False)
+    # separate files are read where they lie. The codec writes stored fields compressed in blocks
+    # (`stored_codec`); segments merged in by `_merge_by_tiers` are rewritten with it too.
+    from .stored_codec import BlockStoredCodec
+
+    writer = ix.writer(_lk=False, limitmb=options.writer_memory_mb, compound=False, codec=BlockStoredCodec())
     writer.mergetype = _merge_by_tiers
     return writer
 

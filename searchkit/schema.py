@@ -31,7 +31,8 @@ from .models import Article
 # another version is refused with a message to rebuild.
 # 2: full-text fields are `NewsText` and documents carry `PreAnalyzed` values, which a version-1
 #    index (plain TEXT fields in its table of contents) would misread.
-SCHEMA_VERSION = 2
+# 3: segments are written with `stored_codec.BlockStoredCodec` (stored fields compressed in blocks).
+SCHEMA_VERSION = 3
 
 TITLE_BOOST = 2.0
 

@@ -542,6 +542,19 @@ def _retrying_index_class() -> Any:
         from whoosh.index import FileIndex
 
         class RetryingFileIndex(FileIndex):  # type: ignore[misc]
+            def __init__(self, storage, schema=None, indexname=WHOOSH_INDEX_NAME):  # type: ignore[no-untyped-def]
+                # FileIndex reads the table of contents once when it is made, without the retry below.
+                self.storage, self.indexname = storage, indexname
+                for attempt in range(_OPEN_ATTEMPTS):
+                    generation = self.latest_generation()
+                    try:
+                        super().__init__(storage, schema=schema, indexname=indexname)
+                        return
+                    except FileNotFoundError:
+                        if attempt == _OPEN_ATTEMPTS - 1 or self.latest_generation() == generation:
+                            raise
+                        time.sleep(0.01)
+
             def _read_toc(self):  # type: ignore[no-untyped-def]
                 for attempt in range(_OPEN_ATTEMPTS):
                     generation = self.latest_generation()

@@ -578,7 +578,7 @@ def test_a_real_full_disk_and_a_real_read_only_one(small_disk: Path, tmp_path: P
     first = searchkit("index", str(archive), "--index", str(index_dir))
     assert first.returncode == 0, first.stderr
     # 1. Full: an archive that does not fit.
-    write_archive(archive, 600, start=20, paragraphs=12)
+    write_archive(archive, 1500, start=20, paragraphs=12)
     full = searchkit("index", str(archive), "--index", str(index_dir), "--batch-size", "50", "--jobs", "1")
     assert full.returncode == 2, full.stderr
     [line] = error_lines(full.stderr)
@@ -600,7 +600,7 @@ def test_a_real_full_disk_and_a_real_read_only_one(small_disk: Path, tmp_path: P
     subprocess.run(["mount", "-o", "remount,rw,size=64m", str(small_disk)], check=True)
     done = searchkit("index", str(archive), "--index", str(index_dir))
     assert done.returncode == 0, done.stderr
-    assert ids_in(index_dir) == [f"story{i:05d}.txt" for i in range(620)]
+    assert ids_in(index_dir) == [f"story{i:05d}.txt" for i in range(1520)]
     assert check_index(index_dir).healthy
 
 
