@@ -234,6 +234,29 @@ class _Plan:
     changed: int = 0
     seen: int = 0
 
+    def report(
+        self, index_dir: Path, *, written: int, deleted: int, started: float,
+        failures: list[FileFailure], warnings: list[str], skipped: list[str], wrote: bool,
+    ) -> IndexReport:
+        """What a run that followed this plan did, `started` being its `time.perf_counter()`."""
+        return IndexReport(
+            index_dir=str(index_dir),
+            files_seen=self.seen,
+            files_new=self.new,
+            files_changed=self.changed,
+            files_unchanged=len(self.unchanged),
+            files_deleted=len(self.deleted),
+            files_skipped=len(skipped),
+            files_failed=len(failures),
+            articles_written=written,
+            articles_deleted=deleted,
+            seconds=time.perf_counter() - started,
+            failures=tuple(failures),
+            warnings=tuple(warnings),
+            skipped=tuple(skipped),
+            wrote=wrote,
+        )
+
 
 def _plan(roots: list[str], known: dict[str, FileRecord], options: IndexOptions, index_dir: Path) -> _Plan:
     plan = _Plan()
@@ -572,22 +595,9 @@ def _write(
                 notify("end")
         manifest.add_roots(roots)
     ix.close()
-    return IndexReport(
-        index_dir=str(index_dir),
-        files_seen=plan.seen,
-        files_new=plan.new,
-        files_changed=plan.changed,
-        files_unchanged=len(plan.unchanged),
-        files_deleted=len(plan.deleted),
-        files_skipped=len(skipped),
-        files_failed=len(failures),
-        articles_written=written,
-        articles_deleted=deleted_articles,
-        seconds=time.perf_counter() - started,
-        failures=tuple(failures),
-        warnings=tuple(warnings),
-        skipped=tuple(skipped),
-        wrote=wrote,
+    return plan.report(
+        index_dir, written=written, deleted=deleted_articles, started=started,
+        failures=failures, warnings=warnings, skipped=skipped, wrote=wrote,
     )
 
 

@@ -108,22 +108,9 @@ def run_incremental(
         finally:
             notify("end")
     manifest.add_roots(roots)
-    return IndexReport(
-        index_dir=str(state_dir),
-        files_seen=plan.seen,
-        files_new=plan.new,
-        files_changed=plan.changed,
-        files_unchanged=len(plan.unchanged),
-        files_deleted=len(plan.deleted),
-        files_skipped=len(skipped),
-        files_failed=len(failures),
-        articles_written=written,
-        articles_deleted=deleted_articles,
-        seconds=time.perf_counter() - started,
-        failures=tuple(failures),
-        warnings=tuple(warnings),
-        skipped=tuple(skipped),
-        wrote=wrote,
+    return plan.report(
+        state_dir, written=written, deleted=deleted_articles, started=started,
+        failures=failures, warnings=warnings, skipped=skipped, wrote=wrote,
     )
 
 
