@@ -5,7 +5,8 @@
 Builds the same Reuters copy (see `run.py`: replicated ×N, split into files of 100 stories) with
 `searchkit.index_paths`, each build in a child process, once per configuration. A configuration
 patches `searchkit.indexer._open_writer` (and, for `lengths`, one Whoosh codec method) in that
-child only, so the numbers say what a change to `indexer.py` would buy before anyone makes it:
+child only, so the numbers say what a change to `indexer.py` would buy before anyone makes it (every
+configuration writes with the indexer's codec and merge policy unless it names another):
 
 - `default`            — the indexer as it is;
 - `one-commit`         — one commit at the end (`batch_articles` = ∞): no intermediate segments to merge;
@@ -96,16 +97,24 @@ def child(argv: list[str]) -> None:
         if not writer_kwargs and "limitmb" not in config:
             return original(ix, options)
         limitmb = config.get("limitmb", options.writer_memory_mb)
+        # As the indexer writes (its codec and merge policy), but for the setting being measured.
+        from searchkit.stored_codec import BlockStoredCodec
+
+        writer_kwargs.setdefault("compound", False)
+        writer_kwargs["codec"] = BlockStoredCodec()
         if "procs" in writer_kwargs:
             # MpWriter hands its own keyword arguments to its sub-writers unless given `subargs`;
             # they must not see `_lk` (they never lock) or the pool's limit would count twice.
             sub = {"limitmb": limitmb // writer_kwargs["procs"]}
             return ix.writer(_lk=False, limitmb=limitmb, subargs=sub, **writer_kwargs)
-        return ix.writer(_lk=False, limitmb=limitmb, **writer_kwargs)
+        writer = ix.writer(_lk=False, limitmb=limitmb, **writer_kwargs)
+        writer.mergetype = indexer._merge_by_tiers
+        return writer
 
     def open_writer(ix, options):  # type: ignore[no-untyped-def]
         writer = make_writer(ix, options)
         if config.get("nomerge"):
+            writer.mergetype = None
             commit = writer.commit
             writer.commit = lambda *args, **kwargs: commit(*args, **{**kwargs, "merge": False})
         return writer
