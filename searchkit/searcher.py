@@ -72,7 +72,6 @@ from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGr
 from whoosh.qparser import syntax as wsyntax
 from whoosh.qparser.plugins import TaggingPlugin
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
-from whoosh.searching import Searcher
 from whoosh.util.times import long_to_datetime
 
 from . import highlight
@@ -888,11 +887,12 @@ class _DateColumns:
 # column's default (2**64 - 1) that undated documents hold.
 _LATEST_DATE = 2**63 - 1
 
-def _deleted(segment: Any) -> frozenset[int]:
-    deleted = getattr(segment, "deleted_docs_set", None)
-    if isinstance(deleted, frozenset):
-        return deleted
-    return frozenset(d for d in range(segment.doc_count_all()) if segment.is_deleted(d))
+def _deleted(source: Any) -> frozenset[int]:
+    """The deleted document numbers of a segment reader (which caches them) or of a segment."""
+    cached = getattr(source, "deleted_docs_set", None)
+    if isinstance(cached, frozenset):
+        return cached
+    return frozenset(source.deleted_docs()) if source.has_deletions() else frozenset()
 
 
 class _ColumnDateRange(wq.DateRange):  # type: ignore[misc]
@@ -1523,7 +1523,7 @@ def _reopened(ix: Any, stale: Any) -> Any:
             toc = ix._read_toc()
             for segment in toc.segments:
                 old = kept.get(segment.segment_id())
-                if old is not None and _deletions(old.segment()) == _deletions(segment):
+                if old is not None and _deleted(old.segment()) == _deleted(segment):
                     readers.append(old)
                 else:
                     opened.append(SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation))
@@ -1552,10 +1552,6 @@ def _reopened(ix: Any, stale: Any) -> Any:
 
 
 _REOPEN_ATTEMPTS = 10
-
-
-def _deletions(segment: Any) -> frozenset[int]:
-    return frozenset(segment.deleted_docs()) if segment.deleted_count() else frozenset()
 
 
 def _check_paging(limit: int, page: int) -> None:
