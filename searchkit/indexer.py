@@ -373,16 +373,18 @@ def _open_writer(ix: Any, options: IndexOptions) -> Any:
     # compound segment copies it into memory whole (250 ms and 300 MB at 100k articles), while
     # separate files are read where they lie. The codec writes stored fields compressed in blocks
     # (`stored_codec`); segments merged in by `_merge_by_tiers` are rewritten with it too.
+    # `DirectSegmentWriter` writes the same files as Whoosh's own writer, without a Python tuple
+    # per posting, and merges segments block by block (`segment_writer`).
+    from .segment_writer import DirectSegmentWriter
     from .stored_codec import BlockStoredCodec
 
-    writer = ix.writer(_lk=False, limitmb=options.writer_memory_mb, compound=False, codec=BlockStoredCodec())
+    writer = DirectSegmentWriter(ix, _lk=False, limitmb=options.writer_memory_mb, compound=False, codec=BlockStoredCodec())
     writer.mergetype = _merge_by_tiers
     return writer
 
 
 def _memory_nearly_full(writer: Any) -> bool:
-    pool = getattr(writer, "pool", None)
-    return pool is not None and getattr(pool, "currentsize", 0) > 0.8 * getattr(pool, "limit", float("inf"))
+    return bool(writer.memory_used() > 0.8 * writer.memory_limit())
 
 
 def _merge_by_tiers(writer: Any, segments: list[Any]) -> list[Any]:

@@ -283,9 +283,9 @@ def test_cached_field_lengths_match_whoosh_for_every_document(tmp_path: Path) ->
 
 
 def test_a_batch_ends_early_when_its_postings_fill_the_writer_memory(archive: Path, tmp_path: Path) -> None:
-    # 1 MB of writer memory: a batch commits when its postings reach 0.8 MB, rather than sorting
-    # them through files on disk; 300 words an article make ~56 kB of postings, so ~15 articles a batch.
-    words = [f"w{i:05}" for i in range(300)]
+    # 1 MB of writer memory: a batch commits when its postings reach 0.8 MB, rather than growing
+    # without bound; 800 words an article make ~60 kB of buffered postings, so ~13 articles a batch.
+    words = [f"w{i:05}" for i in range(800)]
     for i in range(60):
         (archive / f"long{i:03}.txt").write_text(page(f"Long Story {i}", " ".join(words[i:] + words[:i])))
     index_dir = tmp_path / "ix"
