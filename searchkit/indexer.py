@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -98,6 +99,8 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None  # in no known format
+    # The documents' postings, inverted here for the Whoosh writer (`segment_writer.invert_documents`).
+    inverted: Any = None
 
 
 def _hash_file(path: str) -> str:
@@ -108,8 +111,11 @@ def _hash_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> FileResult:
-    """Read one source file into Whoosh documents. Runs in a worker process; never raises for bad input."""
+def read_file(found: FoundFile, encoding: str | None, max_file_size: int, invert: bool = False) -> FileResult:
+    """Read one source file into Whoosh documents. Runs in a worker process; never raises for bad input.
+
+    With `invert`, also takes the documents' postings out for `DirectSegmentWriter.add_documents`.
+    """
     from . import readers
     from .decode import decode, looks_binary
     from .models import Source
@@ -176,6 +182,10 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
             result.error = "no articles found"
             return result
         result.documents = _documents(articles, found.key)
+        if invert:
+            from .segment_writer import invert_documents
+
+            result.inverted = invert_documents(result.documents, _schema())
     except ReadError as error:
         result.error = error.reason
     except OSError as error:
@@ -190,7 +200,15 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int) -> Fil
         result.error = f"unexpected {error.__class__.__name__}: {error}"
     if result.error:
         result.documents = []
+        result.inverted = None
     return result
+
+
+@functools.lru_cache(maxsize=None)
+def _schema() -> Any:
+    from .schema import build_schema
+
+    return build_schema()
 
 
 def _megabytes(size: int) -> str:
@@ -218,7 +236,7 @@ def _documents(articles: list[Any], file_key: str) -> list[dict[str, Any]]:
     return documents
 
 
-def _worker(args: tuple[FoundFile, str | None, int]) -> FileResult:
+def _worker(args: tuple[FoundFile, str | None, int, bool]) -> FileResult:
     return read_file(*args)
 
 
@@ -313,9 +331,9 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _read_all(files: list[FoundFile], options: IndexOptions) -> Iterator[FileResult]:
+def _read_all(files: list[FoundFile], options: IndexOptions, invert: bool = False) -> Iterator[FileResult]:
     jobs = options.jobs or os.cpu_count() or 1
-    tasks = [(f, options.encoding, options.max_file_size) for f in files]
+    tasks = [(f, options.encoding, options.max_file_size, invert) for f in files]
     total_bytes = sum(f.size for f in files)
     if jobs <= 1 or len(files) < 2 or total_bytes < 2_000_000:
         # Starting processes costs more than reading a few small files.
@@ -349,7 +367,7 @@ def _read_all(files: list[FoundFile], options: IndexOptions) -> Iterator[FileRes
             yield _read_alone(task, context)
 
 
-def _read_alone(task: tuple[FoundFile, str | None, int], context: Any) -> FileResult:
+def _read_alone(task: tuple[FoundFile, str | None, int, bool], context: Any) -> FileResult:
     """Read one file in a process of its own, to tell whether it is what killed a reader."""
     found = task[0]
     try:
@@ -553,7 +571,7 @@ def _write(
                 for path in plan.deleted:
                     deleted_articles += writer.delete_by_term("path", path)
                     batch_deleted.append(path)
-                for done, result in enumerate(_read_all(plan.to_read, options), start=1):
+                for done, result in enumerate(_read_all(plan.to_read, options, invert=True), start=1):
                     notify("file", done, len(plan.to_read), result.relpath)
                     warnings.extend(result.warnings)
                     if result.skipped:
@@ -568,8 +586,7 @@ def _write(
                     if not index_was_empty or result.path in known:
                         # Replace whatever this file gave before (also after a crash the manifest missed).
                         deleted_articles += writer.delete_by_term("path", result.path)
-                    for document in result.documents:
-                        writer.add_document(**document)
+                    writer.add_documents(result.documents, result.inverted)
                     written += len(result.documents)
                     in_batch += len(result.documents)
                     batch.append(

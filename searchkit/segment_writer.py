@@ -9,8 +9,9 @@ most of the writing process's time, and the writing process was most of an index
 `DirectSegmentWriter` keeps Whoosh's `SegmentWriter` for everything per document (stored fields,
 field lengths, the date column, deletions, the table of contents) and replaces the postings path:
 
-- `add_document` appends each posting to its term's list in a dict per field (terms arrive
-  already analysed from the reader processes, see `schema.PreAnalyzed`);
+- the reader processes invert each file's documents (`invert_documents`), and `add_documents`
+  adds a file's postings to a dict per field a term at a time; `add_document` alone appends each
+  posting to its term's list;
 - `add_reader` (a merge) writes the merged segment's per-document data as Whoosh does and keeps
   the segment to read its postings from, block by block, at flush time;
 - the flush walks each field's terms in order across the new documents and the merged segments
@@ -52,6 +53,64 @@ _FLUSH_BYTES = 1 << 20
 COMPRESS_FROM = 100
 
 
+class IndexedLength(int):
+    """A document's field value once `invert_documents` has taken its postings: its length.
+
+    The value itself stays in the document under Whoosh's `_stored_<field>` key, for the stored
+    field and the column.
+    """
+
+    __slots__ = ()
+
+
+# One file's postings inverted in a reader process: field name → term bytes → [document's place in
+# the file, weight, encoded value, …], and the writer memory they will take (`memory_used`).
+InvertedFile = tuple[dict[str, dict[bytes, list[Any]]], int]
+
+
+def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFile | None:
+    """Take the postings out of one file's documents, for `DirectSegmentWriter.add_documents`.
+
+    Runs in the reader processes, so that the writing process neither indexes field values nor
+    handles each posting on its own: it adds a file's postings a term at a time. Each indexed
+    value in `documents` is replaced by its `IndexedLength`. Returns None (documents untouched)
+    for documents with Whoosh boosts, which the writer applies itself.
+    """
+    if any(name.endswith("_boost") for document in documents for name in document if name.startswith("_")):
+        return None
+    fields: dict[str, dict[bytes, list[Any]]] = {}
+    buffered = 0
+    for place, document in enumerate(documents):
+        for name in [name for name in document if not name.startswith("_")]:
+            value = document[name]
+            if value is None:
+                continue
+            field = schema[name]
+            if not field.indexed:
+                continue
+            terms = fields.get(name)
+            if terms is None:
+                terms = fields[name] = {}
+            scorable = field.scorable
+            length = 0
+            for tbytes, freq, weight, vbytes in field.index(value):
+                weight *= 1.0  # Whoosh multiplies by the field boost: its weights are floats
+                if scorable:
+                    length += freq
+                if vbytes is None:
+                    vbytes = b""
+                buffered += len(vbytes) + _POSTING_OVERHEAD
+                postings = terms.get(tbytes)
+                if postings is None:
+                    terms[tbytes] = [place, weight, vbytes]
+                    buffered += 3 * _POSTING_OVERHEAD
+                else:
+                    postings += (place, weight, vbytes)
+            document.setdefault("_stored_" + name, value)
+            document[name] = IndexedLength(length)
+    return fields, buffered
+
+
 def supports(schema: Any, codec: Any) -> bool:
     """Whether `DirectSegmentWriter` writes exactly what Whoosh would for this schema and codec."""
     if not isinstance(codec, W3Codec) or codec._inlinelimit > 1:
@@ -65,7 +124,10 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
     compress_from = COMPRESS_FROM
 
     def __init__(self, ix: Any, limitmb: int = 128, **kwargs: Any) -> None:
-        # field name → term bytes → [docnum, weight, encoded value, docnum, weight, …]
+        # field name → term bytes → chunks [first docnum, postings, first docnum, postings, …] in
+        # docnum order, where postings are [docnum - first, weight, encoded value, …]: a file
+        # inverted by `invert_documents` joins as one chunk per term; documents added one by one
+        # go to chunks with first docnum 0.
         self._inverted: dict[str, dict[bytes, list[Any]]] = {}
         self._buffered_bytes = 0
         self._memory_limit = limitmb * 1024 * 1024
@@ -88,6 +150,28 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
 
     # --- documents ------------------------------------------------------------------------
 
+    def add_documents(self, documents: list[dict[str, Any]], inverted: InvertedFile | None = None) -> None:
+        """Add one file's documents; `inverted` is what `invert_documents` took from them."""
+        first = self.docnum
+        for document in documents:
+            self.add_document(**document)
+        if inverted is None:
+            return
+        fields, buffered = inverted
+        chunks_added = 0
+        for fieldname, terms in fields.items():
+            mine = self._inverted.get(fieldname)
+            if mine is None:
+                mine = self._inverted[fieldname] = {}
+            for term, postings in terms.items():
+                chunks = mine.get(term)
+                if chunks is None:
+                    mine[term] = [first, postings]
+                else:
+                    chunks += (first, postings)
+            chunks_added += len(terms)
+        self._buffered_bytes += buffered + 2 * _POSTING_OVERHEAD * chunks_added
+
     def add_document(self, **fields: Any) -> None:
         # Whoosh's `SegmentWriter.add_document`, with postings going to `self._inverted`.
         self._check_state()
@@ -107,7 +191,9 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
                     continue
                 field = schema[fieldname]
                 length = 0
-                if field.indexed:
+                if type(value) is IndexedLength:
+                    length = int(value)  # its postings come in add_documents
+                elif field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     terms = inverted.get(fieldname)
                     if terms is None:
@@ -120,12 +206,15 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
                         if vbytes is None:
                             vbytes = b""
                         buffered += len(vbytes)
-                        postings = terms.get(tbytes)
-                        if postings is None:
-                            terms[tbytes] = [docnum, weight, vbytes]
-                            buffered += 3 * _POSTING_OVERHEAD  # the term's dict entry and list
+                        chunks = terms.get(tbytes)
+                        if chunks is None:
+                            terms[tbytes] = [0, [docnum, weight, vbytes]]
+                            buffered += 5 * _POSTING_OVERHEAD  # the term's dict entry and lists
+                        elif chunks[-2] == 0:
+                            chunks[-1] += (docnum, weight, vbytes)
                         else:
-                            postings += (docnum, weight, vbytes)
+                            chunks += (0, [docnum, weight, vbytes])
+                            buffered += 2 * _POSTING_OVERHEAD
                         buffered += _POSTING_OVERHEAD
                 customval = fields.get("_stored_%s" % fieldname, value)
                 perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
@@ -219,17 +308,20 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
 
     def _postings(self, fieldname: str, parts: list[tuple[int, Any]]) -> tuple[list[int], list[float], list[Any]]:
         """A term's postings from each source, in docnum order: new documents, then merged segments."""
-        if len(parts) == 1 and parts[0][0] == 0:
-            flat = parts[0][1]
-            return flat[0::3], flat[1::3], flat[2::3]
+        if len(parts) == 1 and parts[0][0] == 0 and len(parts[0][1]) == 2:
+            first, postings = parts[0][1]
+            places = postings[0::3]
+            return (list(map(first.__add__, places)) if first else places), postings[1::3], postings[2::3]
         ids: list[int] = []
         weights: list[float] = []
         values: list[Any] = []
         for number, payload in parts:
             if number == 0:
-                ids += payload[0::3]
-                weights += payload[1::3]
-                values += payload[2::3]
+                for i in range(0, len(payload), 2):
+                    first, postings = payload[i], payload[i + 1]
+                    ids += map(first.__add__, postings[0::3]) if first else postings[0::3]
+                    weights += postings[1::3]
+                    values += postings[2::3]
                 continue
             reader, basedoc, docmap = self._merged[number - 1]
             fixedsize = self.schema[fieldname].format.fixed_value_size()
