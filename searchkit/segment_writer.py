@@ -111,6 +111,34 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
     return fields, buffered
 
 
+class _Unlisted:
+    """What `SegmentWriter` needs of an index to write a segment no table of contents lists yet."""
+
+    def __init__(self, storage: Any, schema: Any, indexname: str) -> None:
+        self.storage = storage
+        self.schema = schema
+        self.indexname = indexname
+
+    def _read_toc(self) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(generation=-1, schema=self.schema, segments=[])
+
+
+def staging_writer(index_dir: str, staging_name: str, schema: Any, codec: Any, limitmb: int) -> DirectSegmentWriter:
+    """A writer of one segment in `index_dir` named `<staging_name>_<id>.*`, outside the index
+    until the writing process `adopt`s it. Reader processes build segments with these."""
+    from whoosh.filedb.filestore import FileStorage, RamStorage
+
+    class _Storage(FileStorage):  # type: ignore[misc]
+        def temp_storage(self, name: str | None = None) -> Any:
+            return RamStorage()  # for Whoosh's posting pool, which this writer never fills
+
+    return DirectSegmentWriter(
+        _Unlisted(_Storage(index_dir), schema, staging_name), _lk=False, limitmb=limitmb, compound=False, codec=codec
+    )
+
+
 def supports(schema: Any, codec: Any) -> bool:
     """Whether `DirectSegmentWriter` writes exactly what Whoosh would for this schema and codec."""
     if not isinstance(codec, W3Codec) or codec._inlinelimit > 1:
@@ -138,6 +166,32 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         if not supports(self.schema, self.codec):
             self.cancel()
             raise ValueError("DirectSegmentWriter cannot write this schema or codec; use SegmentWriter")
+
+    # --- segments written elsewhere ------------------------------------------------------
+
+    def write_segment(self) -> Any:
+        """Finish a `staging_writer`'s segment without a table of contents; returns the Segment."""
+        self._check_state()
+        segment = self._finalize_segment() if self._added else None
+        if segment is None:
+            self._close_segment()
+        self._finish()
+        return segment
+
+    def adopt(self, segment: Any) -> None:
+        """Take a staged segment (`staging_writer`) into the index: its files are renamed to the
+        index's names and the next commit lists it (and may merge it, like any other)."""
+        self._check_state()
+        old_prefix = segment.segment_id() + "."
+        staged = [name for name in self.storage.list() if name.startswith(old_prefix)]
+        segment.indexname = self.indexname
+        for name in staged:
+            self.storage.rename_file(name, segment.segment_id() + "." + name[len(old_prefix):])
+        self.segments.append(segment)
+        self._setup_doc_offsets()
+        if self._searcher is not None:  # cached by delete_by_term; it would not see the segment
+            self._searcher._orig_close()
+            self._searcher = None
 
     # --- memory -----------------------------------------------------------------------------
 

@@ -39,6 +39,11 @@ WHOOSH_INDEX_NAME = "MAIN"
 WHOOSH_LOCK_NAME = WHOOSH_INDEX_NAME + "_WRITELOCK"
 # Whoosh's writer keeps its posting pool in this sub-folder; a killed writer leaves it behind.
 WHOOSH_TEMP_DIR = WHOOSH_INDEX_NAME + ".tmp"
+# Segments written by the indexer's reader processes are named `STAGED-<pid>_<id>.<ext>` until the
+# writing process renames them into the index (`MAIN_<id>.<ext>`) as it lists them in a commit.
+# Whoosh deletes files named like its own segments but listed nowhere, which a segment still being
+# written would be.
+STAGING_PREFIX = "STAGED-"
 # What may sit in an index folder besides Whoosh's own files (which start with MAIN_ or _MAIN_).
 _OWN_FILES = {
     MANIFEST_NAME, MANIFEST_NAME + "-journal", MANIFEST_NAME + "-wal", MANIFEST_NAME + "-shm",
@@ -88,7 +93,7 @@ def is_own_file(name: str) -> bool:
         return True
     if _is_temp_file(name):
         return True  # searchkit.lock or a new manifest being written (with SQLite's journal)
-    return name.startswith((WHOOSH_INDEX_NAME + "_", "_" + WHOOSH_INDEX_NAME + "_"))
+    return name.startswith((WHOOSH_INDEX_NAME + "_", "_" + WHOOSH_INDEX_NAME + "_", STAGING_PREFIX))
 
 
 def _is_own_entry(entry: Path) -> bool:
@@ -492,8 +497,8 @@ def clean_leftovers(index_dir: Path) -> list[str]:
                 shutil.rmtree(entry)
             elif name.startswith("_" + WHOOSH_INDEX_NAME + "_") and ".toc." in name:
                 entry.unlink()  # a table of contents written but never renamed into place
-            elif _is_temp_file(name):
-                entry.unlink()
+            elif _is_temp_file(name) or (name.startswith(STAGING_PREFIX) and not entry.is_dir()):
+                entry.unlink()  # a staged segment (see STAGING_PREFIX) whose run was killed
             else:
                 continue
         except OSError:
