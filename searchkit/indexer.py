@@ -442,20 +442,24 @@ def _build_segments(task: _SegmentTask) -> list[_SegmentBatch]:
 
 
 def _segment_tasks(files: list[FoundFile], options: IndexOptions, index_dir: Path, jobs: int) -> list[_SegmentTask]:
-    """Files in order, cut into tasks: with several reader processes, at least two tasks each so
-    that all stay busy to the end; none so large that its postings would not fit the process's
-    share of the writer memory (a process also ends a segment early when they do not)."""
+    """Files in order, cut into tasks of about equal size: one per reader process (each task is a
+    segment, and fewer segments make smaller indexes and faster queries), or more when a task's
+    postings would not fit the process's share of the writer memory (a process also ends a
+    segment early when they do not)."""
     total = sum(f.size for f in files)
     memory_mb = max(1, options.writer_memory_mb // jobs)
     # Buffered postings take ~6× the text they come from (Reuters: 27 MB of SGML, 150 MB).
     size = max(1, memory_mb * 1024 * 1024 // 6)
     if jobs > 1:
-        size = min(size, total // (2 * jobs) + 1)
+        size = min(size, total // jobs + 1)
+    tasks_needed = max(1, -(-total // size))
+    size = max(1, -(-total // tasks_needed))  # equal shares rather than full tasks and a small rest
     tasks: list[_SegmentTask] = []
     current: list[FoundFile] = []
     current_size = 0
     for found in files:
-        if current and current_size + found.size > size:
+        # Cut where a file's middle would cross the share, so that tasks come out near it.
+        if current and current_size + found.size // 2 > size:
             tasks.append(_SegmentTask(current, options.encoding, options.max_file_size, str(index_dir), memory_mb, options.batch_articles))
             current, current_size = [], 0
         current.append(found)
