@@ -160,7 +160,7 @@ def index_command(
         help="Skip files larger than this many megabytes, checked before reading them (0 = no limit), e.g. --max-file-size 500.",
     ),
     batch_size: int = typer.Option(
-        20000, "--batch-size", min=1, help="Articles per commit (at most; a batch also ends when its postings fill the writer's memory): a crash loses at most one batch, e.g. --batch-size 1000."
+        50000, "--batch-size", min=1, help="Articles per commit (at most; a batch also ends when its postings fill a worker's share of the writer memory): a crash loses at most the batches in flight, one per worker, e.g. --batch-size 1000."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout, e.g. searchkit index docs --json | jq .files_failed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr (errors still go there), e.g. in cron jobs: -q."),

@@ -6,14 +6,19 @@ indexer waits for the first rather than interleaving batches with it:
 1. *Plan.* Discovery lists the files under the given folders; each is compared with the manifest
    (size + mtime, then the content hash when those differ) and sorted into new, changed,
    unchanged and deleted. An unchanged archive ends here: nothing is opened for writing.
-2. *Read.* New and changed files are read in worker processes (decode → reader → Articles →
-   Whoosh documents), so parsing, decoding and date arithmetic use the other cores, and whatever a
-   hostile file does to them costs that file only. A worker that dies outright (a crash in a
-   parser, the OOM killer) is found by reading the files it had in flight one at a time.
-3. *Write.* For each file, its old articles are deleted by path and its new ones added; every
-   `batch_articles` articles the writer commits and the manifest records the files of that batch.
-   A crash loses at most the batch in flight, and the next run picks up from there: files the
-   manifest does not know are read again, and delete-then-add makes that idempotent.
+2. *Read and index.* New and changed files are cut into one task per worker process (more when
+   a task's postings would not fit its share of the writer memory). A worker reads its files
+   (decode → reader → Articles → Whoosh documents), inverts their postings and writes them as a
+   Whoosh segment of its own, staged outside the index under a `STAGED-<pid>_` name
+   (`segment_writer.staging_writer`), a new segment every `batch_articles` articles or when its
+   memory share fills. Parsing, analysis and writing so use every core, and whatever a hostile
+   file does to a worker costs that file only: a worker that dies outright (a crash in a parser,
+   the OOM killer) is found by indexing the files of its unfinished tasks one at a time.
+3. *Commit.* For each staged segment, in file order, the one writing process deletes the old
+   articles of its files by path, renames the segment into the index, commits (the merge policy
+   may fold segments together) and records the files in the manifest. A crash loses at most the
+   segments in flight, and the next run picks up from there: files the manifest does not know
+   are read again, delete-then-add makes that idempotent, and staged leftovers are removed.
 
 `--rebuild` builds a new index in a hidden sibling folder and swaps it in only when it is
 complete: on Linux with one atomic `renameat2(RENAME_EXCHANGE)`; elsewhere with two renames, and a
@@ -79,11 +84,12 @@ class IndexOptions:
     jobs: int = 0  # reader processes; 0 = one per core
     lock_timeout: float = 5.0
     max_file_size: int = 100 * 1024 * 1024  # bytes; 0 = no limit
-    # A batch ends at this many articles, or earlier when its postings fill 80% of the writer's
-    # memory: past that, Whoosh sorts them through files on disk, which made a 20,000-article batch
-    # of Reuters twice as slow as four batches of 5,000.
-    batch_articles: int = 20000
-    writer_memory_mb: int = 512
+    # A batch (one segment, one commit) ends at this many articles, or earlier when its postings
+    # fill 80% of its worker's share of `writer_memory_mb`. Each batch is a segment until merges
+    # fold them together, and queries slow down with the number of segments: on Reuters ×5 the
+    # memory share ends batches at ~27,000 articles, so this limit mostly bounds what a crash loses.
+    batch_articles: int = 50000
+    writer_memory_mb: int = 512  # shared by the worker processes
 
 
 @dataclass

@@ -6,12 +6,11 @@ indexed, sortable instant in UTC; `date_iso` keeps the date exactly as the sourc
 offset, for display and JSON. `path` is the absolute path of the source file: the incremental
 indexer deletes a file's articles by it.
 
-Analysis is most of the work of indexing, so `to_document` does it: the indexer calls it in its
-reader processes, and the full-text fields travel to the writer already analysed (`PreAnalyzed`,
-with the text itself under Whoosh's `_stored_<field>` key), leaving the one writing process only
-the writing. `NewsText.index` turns that into postings; given plain text it analyses in one pass
-(`analysis.term_positions`) instead of a Token per word. Either way the postings are byte for
-byte what Whoosh's own `TEXT` field would write.
+`to_document` analyses the full-text fields in one pass each (`analysis.term_positions`, no Token
+per word) into `PreAnalyzed` values, with the text itself under Whoosh's `_stored_<field>` key;
+the indexer's worker processes turn those into postings (`segment_writer.invert_documents`).
+`NewsText.index` does the same for any writer, and given plain text it analyses it first. Either
+way the postings are byte for byte what Whoosh's own `TEXT` field would write.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ TEXT_FIELDS = ("title", "body", "section", "source", "byline")
 class PreAnalyzed(tuple):  # type: ignore[type-arg]
     """A field value analysed ahead of the writer: (terms as UTF-8, frequencies, encoded positions).
 
-    A tuple, so it pickles compactly on its way from a reader process to the writer.
+    A tuple: compact, and quick to walk for `segment_writer.invert_documents`.
     """
 
     __slots__ = ()
@@ -75,12 +74,11 @@ def pre_analyze(text: str) -> PreAnalyzed | str:
     here (a lone surrogate: the indexer replaces those before the writer sees the text)."""
     positions = term_positions(text)
     try:
-        terms = tuple(term.encode("utf-8") for term in positions)
+        terms = tuple(map(str.encode, positions))  # UTF-8
     except UnicodeEncodeError:
         return text
-    return PreAnalyzed(
-        (terms, tuple(len(p) for p in positions.values()), tuple(_encode_positions(p) for p in positions.values()))
-    )
+    found = positions.values()
+    return PreAnalyzed((terms, tuple(map(len, found)), tuple(map(_encode_positions, found))))
 
 
 class NewsText(TEXT):  # type: ignore[misc]

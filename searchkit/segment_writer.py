@@ -52,6 +52,7 @@ _BLOCK_LENGTH = struct.Struct("!i")
 _TERM_INFO = W3TermInfo._struct  # flags, weight, doc frequency, min/max length bytes, max weight, first/last id
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")  # filetables' `_lengths`: each term index entry starts with these
 _FLUSH_BYTES = 1 << 20
+_SHORT_VALUE = 300  # characters: field values up to this long have their postings remembered per file
 COMPRESS_FROM = 100
 
 
@@ -82,6 +83,9 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
         return None
     fields: dict[str, dict[bytes, list[Any]]] = {}
     buffered = 0
+    # The postings of short values by (field, value): a file's articles share their path, language
+    # and often keywords, and Whoosh's analyzers for those are generators several layers deep.
+    known: dict[tuple[str, str], list[tuple[bytes, int, float, bytes]]] = {}
     for place, document in enumerate(documents):
         for name in [name for name in document if not name.startswith("_")]:
             value = document[name]
@@ -112,7 +116,13 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
                 document.setdefault("_stored_" + name, value)
                 document[name] = IndexedLength(sum(freqs))
                 continue
-            for tbytes, freq, weight, vbytes in field.index(value):
+            if type(value) is str and len(value) <= _SHORT_VALUE:
+                items = known.get((name, value))
+                if items is None:
+                    items = known[(name, value)] = list(field.index(value))
+            else:
+                items = field.index(value)
+            for tbytes, freq, weight, vbytes in items:
                 weight *= 1.0  # Whoosh multiplies by the field boost: its weights are floats
                 if scorable:
                     length += freq

@@ -296,3 +296,67 @@ def test_a_batch_ends_early_when_its_postings_fill_the_writer_memory(archive: Pa
     sizes = segment_sizes(index_dir)
     assert sum(sizes) == 63 and len(sizes) >= 3, sizes  # one batch of 63 would be one segment
     assert len(stored(index_dir)) == 63
+
+
+# --- segments written by the worker processes ------------------------------------------------------
+
+_VOCABULARY = "harbour council budget ferry strike wheat grain tonnes minister vote mayor poll regatta club".split()
+
+
+def _big_archive(root: Path, files: int = 48) -> Path:
+    """~2.4 MB in all, past the size at which the indexer starts worker processes."""
+    import random
+
+    rng = random.Random(3)
+    root.mkdir(parents=True)
+    for i in range(files):
+        body = " ".join(rng.choice(_VOCABULARY) for _ in range(8000)) + f" unique{i}"
+        (root / f"story{i:03}.txt").write_text(page(f"Story {i} {rng.choice(_VOCABULARY)}", body))
+    return root
+
+
+def test_worker_processes_write_segments_that_search_like_one_written_alone(tmp_path: Path) -> None:
+    from searchkit.searcher import SearchIndex
+
+    archive = _big_archive(tmp_path / "archive")
+    alone, parallel = tmp_path / "alone", tmp_path / "parallel"
+    index_paths([str(archive)], alone, IndexOptions(jobs=1))
+    report = index_paths([str(archive)], parallel, IndexOptions(jobs=2))
+    assert report.articles_written == 48 and report.files_failed == 0
+    assert len(segment_sizes(alone)) == 1
+    assert len(segment_sizes(parallel)) == 2  # one task, one segment, per worker
+    assert not [p.name for p in parallel.iterdir() if p.name.startswith("STAGED-")]
+    assert stored(alone).keys() == stored(parallel).keys()
+    for query in ("harbour", "council budget", '"ferry strike"', "unique7", "title:regatta"):
+        with SearchIndex(alone) as a, SearchIndex(parallel) as b:
+            hits_a, hits_b = a.search(query, limit=10), b.search(query, limit=10)
+            assert hits_a.total == hits_b.total > 0, query
+            assert [(h.id, round(h.score, 6)) for h in hits_a.hits] == [(h.id, round(h.score, 6)) for h in hits_b.hits], query
+
+
+def test_segments_staged_by_a_killed_run_are_removed_by_the_next(archive: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths([str(archive)], index_dir)
+    for name in ("STAGED-999_abc.pst", "STAGED-999_abc.trm", "STAGED-999_abc._stored.col"):
+        (index_dir / name).write_bytes(b"half-written")
+    (archive / "new.txt").write_text(page("Ferry Strike Ends", "The ferry strike ended."))
+    report = index_paths([str(archive)], index_dir)  # not refused as someone else's files
+    assert report.articles_written == 1
+    assert not [p.name for p in index_dir.iterdir() if p.name.startswith("STAGED-")]
+    assert len(stored(index_dir)) == 4
+
+
+def test_tasks_are_cut_in_equal_shares_and_by_memory() -> None:
+    from searchkit.discover import FoundFile
+    from searchkit.indexer import _segment_tasks
+
+    files = [FoundFile(f"/a/{i}", f"{i}", "/a", 1_000_000, 0) for i in range(10)]
+    tasks = _segment_tasks(files, IndexOptions(), Path("/ix"), jobs=2)
+    assert [len(t.files) for t in tasks] == [5, 5]
+    assert [f for t in tasks for f in t.files] == files  # in order, none lost
+    assert all(t.memory_mb == 256 for t in tasks)  # the writer memory shared between the workers
+    # 6 MB of writer memory for 2 workers: 3 MB each, about 0.5 MB of text a task.
+    small = _segment_tasks(files, IndexOptions(writer_memory_mb=6), Path("/ix"), jobs=2)
+    assert len(small) == 10
+    assert [len(t.files) for t in _segment_tasks(files, IndexOptions(), Path("/ix"), jobs=1)] == [10]
+    assert _segment_tasks([], IndexOptions(), Path("/ix"), jobs=2) == []

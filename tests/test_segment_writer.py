@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 from pathlib import Path
@@ -51,9 +52,12 @@ def _merge_everything(writer: Any, segments: list[Any]) -> list[Any]:
     return []
 
 
-def _build(index_dir: Path, writer_class: Callable[..., Any], batches: list[list[dict[str, Any]]]) -> None:
+def _build(
+    index_dir: Path, writer_class: Callable[..., Any], batches: list[list[dict[str, Any]]], inverted: bool = False
+) -> None:
     """One commit per batch; the third deletes a whole file's stories and every seventh of the
-    second batch; the last merges every segment into one."""
+    second batch; the last merges every segment into one. With `inverted`, each batch's postings
+    are taken out first by `invert_documents`, as the indexer's workers do."""
     index_dir.mkdir()
     ix = whoosh_index.create_in(str(index_dir), build_schema(), indexname="t")
     for number, batch in enumerate(batches):
@@ -63,8 +67,12 @@ def _build(index_dir: Path, writer_class: Callable[..., Any], batches: list[list
             writer.delete_by_term("path", batches[0][0]["path"])
             for document in batches[1][::7]:
                 writer.delete_by_term("id", document["id"])
-        for document in batch:
-            writer.add_document(**document)
+        if inverted:
+            documents = copy.deepcopy(batch)
+            writer.add_documents(documents, segment_writer.invert_documents(documents, ix.schema))
+        else:
+            for document in batch:
+                writer.add_document(**document)
         writer.commit()
     ix.close()
 
@@ -83,12 +91,13 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> list[list[dict[str, Any
     return _documents(tmp_path_factory.mktemp("docs"), 600)
 
 
+@pytest.mark.parametrize("inverted", [False, True], ids=["add_document", "invert_documents"])
 def test_segments_are_byte_for_byte_whooshs_own_including_merges_and_deletions(
-    batches: list[list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    batches: list[list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inverted: bool
 ) -> None:
     monkeypatch.setattr(DirectSegmentWriter, "compress_from", 0)  # compress every block, as Whoosh does
     _build(tmp_path / "whoosh", SegmentWriter, batches)
-    _build(tmp_path / "direct", DirectSegmentWriter, batches)
+    _build(tmp_path / "direct", DirectSegmentWriter, batches, inverted=inverted)
     whoosh_files = _segment_files(tmp_path / "whoosh")
     direct_files = _segment_files(tmp_path / "direct")
     assert sorted(direct_files) == sorted(whoosh_files)
