@@ -31,7 +31,9 @@ from .models import Article
 # 2: full-text fields are `NewsText` and documents carry `PreAnalyzed` values, which a version-1
 #    index (plain TEXT fields in its table of contents) would misread.
 # 3: segments are written with `stored_codec.BlockStoredCodec` (stored fields compressed in blocks).
-SCHEMA_VERSION = 3
+# 4: posting blocks keep document numbers apart from positions (`postings_format`), which a
+#    version-3 searchkit cannot read.
+SCHEMA_VERSION = 4
 
 TITLE_BOOST = 2.0
 

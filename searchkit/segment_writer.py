@@ -37,11 +37,13 @@ from itertools import accumulate, compress
 from typing import Any, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.formats import Positions
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from .postings_format import head_and_tail
 from .schema import NewsText, PreAnalyzed
 
 # Memory a buffered posting takes besides its encoded positions: three list slots and the weight
@@ -99,7 +101,7 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
                 terms = fields[name] = {}
             scorable = field.scorable
             length = 0
-            if type(value) is PreAnalyzed and type(field) is NewsText and scorable:
+            if type(value) is PreAnalyzed and type(field) is NewsText and type(field.format) is Positions and scorable:
                 # Most postings: what NewsText.index would yield, taken straight from the tuples.
                 words, freqs, encoded = value
                 boost = float(field.format.field_boost)
@@ -179,6 +181,9 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
     """`whoosh.writing.SegmentWriter` without the posting pool; see the module docstring."""
 
     compress_from = COMPRESS_FROM
+    # Blocks in `postings_format`'s split layout when the codec reads them (`BlockStoredCodec`);
+    # False writes Whoosh 3's own blocks (what the tests compare byte for byte with Whoosh's writer).
+    split_blocks = True
 
     def __init__(self, ix: Any, limitmb: int = 128, **kwargs: Any) -> None:
         # field name → term bytes → chunks [first docnum, postings, first docnum, postings, …] in
@@ -351,7 +356,8 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         fieldnames = set(self._inverted)
         for reader, _, _ in self._merged:
             fieldnames.update(name for name in reader.indexed_field_names() if name in self.schema)
-        term_writer = _TermWriter(fieldwriter._postfile, fieldwriter._tindex, self.codec, self.compress_from)
+        split = self.split_blocks and getattr(self.codec, "split_postings", False)
+        term_writer = _TermWriter(fieldwriter._postfile, fieldwriter._tindex, self.codec, self.compress_from, split)
         # Fields in name order, as Whoosh's sorted pool gives them (the term index's field ids follow).
         for fieldname in sorted(fieldnames):
             field = self.schema[fieldname]
@@ -460,11 +466,9 @@ def _read_postings(reader: Any, terminfo: Any, fixedsize: int | None) -> Iterato
         last = block_length < 0
         end = position + 4 + abs(block_length)
         stream.seek(position + 4)
-        count, _, _, compression, _, _ = pickle.load(stream)
-        block = data[stream.tell() : end]
-        if compression:
-            block = zlib.decompress(block)
-        deltas, weights, values = pickle.loads(block)
+        info = pickle.load(stream)
+        count = info[0]
+        (deltas, weights), values = head_and_tail(data, info, stream.tell(), end)
         if weights is None:
             weights = [1.0] * count
         elif isinstance(weights, float):
@@ -490,7 +494,8 @@ class _TermWriter:
     else writes to either file.
     """
 
-    def __init__(self, postfile: Any, term_index: Any, codec: Any, compress_from: int) -> None:
+    def __init__(self, postfile: Any, term_index: Any, codec: Any, compress_from: int, split: bool) -> None:
+        self._split = split
         self._postfile = postfile
         self._term_index = term_index
         self._block_limit = codec._blocklimit
@@ -583,6 +588,12 @@ class _TermWriter:
         self._terms_at += len(self._terms)
         self._terms.clear()
 
+    def _compressed(self, data: bytes) -> tuple[bytes, int]:
+        """`data` compressed at the codec's level, or as it is when too short to gain (level 0)."""
+        if self._compression and len(data) >= self._compress_from:
+            return zlib.compress(data, self._compression), self._compression
+        return data, 0
+
     def _write_block(
         self, ids: list[int], weights: list[float], values: list[Any], last: bool
     ) -> tuple[array, int | None, int, float]:
@@ -618,13 +629,19 @@ class _TermWriter:
             mini_values = None
         else:
             mini_values = b"".join(present)
-        databytes = pickle.dumps((deltas, mini_weights, mini_values), 2)
-        compression = self._compression
-        if compression and len(databytes) >= self._compress_from:
-            databytes = zlib.compress(databytes, compression)
+        if self._split:
+            # `postings_format`: ids and weights (the head) apart from the values (the tail).
+            head, head_compression = self._compressed(pickle.dumps((deltas, mini_weights), 2))
+            tail, tail_compression = (b"", 0) if mini_values is None else self._compressed(pickle.dumps(mini_values, 2))
+            databytes = head + tail
+            info: tuple[Any, ...] = (
+                count, ids[-1], top, head_compression, length_to_byte(minlength), length_to_byte(maxlength),
+                len(head), tail_compression,
+            )
         else:
-            compression = 0
-        infobytes = pickle.dumps((count, ids[-1], top, compression, length_to_byte(minlength), length_to_byte(maxlength)), 2)
+            databytes, compression = self._compressed(pickle.dumps((deltas, mini_weights, mini_values), 2))
+            info = (count, ids[-1], top, compression, length_to_byte(minlength), length_to_byte(maxlength))
+        infobytes = pickle.dumps(info, 2)
         block_length = len(infobytes) + len(databytes)
         buffer = self._postings
         buffer += _BLOCK_LENGTH.pack(-block_length if last else block_length)

@@ -14,8 +14,9 @@ after another.
 
 Whoosh pickles the codec into every segment of the table of contents, so `BlockStoredCodec`
 must stay importable under this name: renaming or moving it makes existing indexes unreadable.
-Everything but the stored fields (postings, terms, lengths, the date column) is Whoosh 3's own
-format; plain Whoosh writers in the same process keep writing plain Whoosh 3 segments.
+Posting blocks are read with `postings_format.SplitBlockMatcher`, which reads both Whoosh 3's blocks
+and the split ones `segment_writer` writes. Everything else (terms, lengths, the date column) is
+Whoosh 3's own format; plain Whoosh writers in the same process keep writing plain Whoosh 3 segments.
 
 The column, at offsets relative to its start (all integers little-endian):
 
@@ -229,11 +230,23 @@ class BlockStoredCodec(W3Codec):
     Keep the name and module: the table of contents refers to this class by them.
     """
 
+    # Its postings reader reads split blocks (`postings_format`), so `segment_writer` may write them.
+    split_postings = True
+
     def per_document_writer(self, storage: Any, segment: Any) -> BlockStoredPerDocWriter:
         return BlockStoredPerDocWriter(self, storage, segment)
 
     def per_document_reader(self, storage: Any, segment: Any) -> BlockStoredPerDocReader:
         return BlockStoredPerDocReader(storage, segment)
+
+    def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None) -> Any:
+        # Posting blocks as `segment_writer` writes them, ids apart from positions (`postings_format`).
+        if terminfo.is_inlined():
+            return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
+        from .postings_format import SplitBlockMatcher
+
+        offset, length = terminfo.extent()
+        return SplitBlockMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
 class BlockStoredPerDocWriter(W3PerDocWriter):

@@ -190,7 +190,7 @@ def test_an_index_of_the_previous_schema_version_is_refused(tmp_path: Path) -> N
     index_paths([str(archive)], tmp_path / "ix")
     with sqlite3.connect(tmp_path / "ix" / MANIFEST_NAME) as db:
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    with pytest.raises(IndexVersionError, match="schema version 2; this searchkit reads version 3"):
+    with pytest.raises(IndexVersionError, match="schema version 2; this searchkit reads version 4"):
         open_whoosh(tmp_path / "ix")
 
 
