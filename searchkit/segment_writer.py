@@ -9,19 +9,22 @@ most of the writing process's time, and the writing process was most of an index
 `DirectSegmentWriter` keeps Whoosh's `SegmentWriter` for everything per document (stored fields,
 field lengths, the date column, deletions, the table of contents) and replaces the postings path:
 
-- the reader processes invert each file's documents (`invert_documents`), and `add_documents`
-  adds a file's postings to a dict per field a term at a time; `add_document` alone appends each
-  posting to its term's list;
+- `invert_documents` inverts one file's documents, and `add_documents` adds the file's postings
+  to a dict per field a term at a time; `add_document` alone appends each posting to its term's
+  list;
 - `add_reader` (a merge) writes the merged segment's per-document data as Whoosh does and keeps
   the segment to read its postings from, block by block, at flush time;
 - the flush walks each field's terms in order across the new documents and the merged segments
   (a k-way merge of sorted term lists, so a merge holds one term's postings in memory, not the
   segments'), and writes each term's blocks with whole-list operations.
 
-The output is Whoosh 3's postings format, byte for byte what `SegmentWriter` writes for the same
-documents (the tests compare the files), so readers, old indexes and plain Whoosh are unaffected.
-Only what the searchkit schema uses is supported — no term vectors, no separate spelling fields,
-no inlined postings; `supports` says whether a schema and codec qualify.
+The indexer's worker processes each write their own segments with it (`staging_writer`), and the
+writing process takes them in (`adopt`) and merges with it. With `split_blocks` off and
+`compress_from` 0 the files are byte for byte what `SegmentWriter` writes for the same documents
+(the tests compare them); by default, blocks too short to gain from zlib are stored as they are,
+and, for a codec that reads them (`BlockStoredCodec`), blocks keep document numbers apart from
+positions (`postings_format`). Only what the searchkit schema uses is supported — no term vectors,
+no separate spelling fields, no inlined postings; `supports` says whether a schema and codec qualify.
 """
 
 from __future__ import annotations
@@ -485,6 +488,16 @@ def _read_postings(reader: Any, terminfo: Any, fixedsize: int | None) -> Iterato
         position = end
 
 
+# Whoosh's one-byte field lengths (`length_to_byte`, a bisection) for the lengths news stories have.
+_LENGTH_BYTES = [length_to_byte(n) for n in range(4096)]
+
+
+def _length_byte(length: int | None) -> int:
+    if length is None:
+        return 0
+    return _LENGTH_BYTES[length] if length < 4096 else length_to_byte(length)  # type: ignore[no-any-return]
+
+
 class _TermWriter:
     """Writes terms as `W3FieldWriter`, `W3PostingsWriter` and `OrderedHashWriter` do together,
     a term at a time instead of a posting at a time.
@@ -550,8 +563,7 @@ class _TermWriter:
             maxweight = max(maxweight, block_top)
         length = self._postings_at + len(buffer) - start
         terminfo = _TERM_INFO.pack(
-            False, total_weight, count, 0 if minlength is None else length_to_byte(minlength),
-            length_to_byte(maxlength), maxweight, ids[0], ids[-1],
+            False, total_weight, count, _length_byte(minlength), _length_byte(maxlength), maxweight, ids[0], ids[-1],
         ) + pack_long(start) + pack_int(length)
         self._add_term(self._prefix + term, terminfo)
         if len(buffer) > _FLUSH_BYTES:
@@ -600,8 +612,12 @@ class _TermWriter:
         """Append one block (W3PostingsWriter._write_block); returns its weights as stored, its
         shortest and longest field length and its highest weight."""
         lengths = self._lengths
+        count = len(ids)
         if lengths is None:
             minlength, maxlength = None, 0
+        elif count == 1:  # most blocks: most terms are in one document of a segment
+            maxlength = lengths[ids[0]]
+            minlength = maxlength or None
         else:
             block_lengths = list(map(lengths.__getitem__, ids))
             minlength = min(filter(None, block_lengths), default=None)
@@ -613,8 +629,7 @@ class _TermWriter:
 
         # The minified block: delta-coded ids, weights (None when all 1.0, one number when all
         # equal), then the values by the format's fixed size.
-        deltas = tuple(map(operator.sub, ids, [0] + ids[:-1]))
-        count = len(ids)
+        deltas = tuple(ids) if count == 1 else tuple(map(operator.sub, ids, [0] + ids[:-1]))
         if stored_weights.count(1.0) == count:
             mini_weights: Any = None
         elif stored_weights.count(stored_weights[0]) == count:
@@ -635,12 +650,12 @@ class _TermWriter:
             tail, tail_compression = (b"", 0) if mini_values is None else self._compressed(pickle.dumps(mini_values, 2))
             databytes = head + tail
             info: tuple[Any, ...] = (
-                count, ids[-1], top, head_compression, length_to_byte(minlength), length_to_byte(maxlength),
+                count, ids[-1], top, head_compression, _length_byte(minlength), _length_byte(maxlength),
                 len(head), tail_compression,
             )
         else:
             databytes, compression = self._compressed(pickle.dumps((deltas, mini_weights, mini_values), 2))
-            info = (count, ids[-1], top, compression, length_to_byte(minlength), length_to_byte(maxlength))
+            info = (count, ids[-1], top, compression, _length_byte(minlength), _length_byte(maxlength))
         infobytes = pickle.dumps(info, 2)
         block_length = len(infobytes) + len(databytes)
         buffer = self._postings

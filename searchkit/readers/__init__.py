@@ -100,7 +100,8 @@ def clean_line(text: str) -> str:
 def clean_body(text: str) -> str:
     """Body text: controls dropped, runs of spaces collapsed, at most one blank line between paragraphs."""
     text = strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    # One pass over the whole text: the runs of spaces never span a line break.
+    lines = [line.strip() for line in _SPACES.sub(" ", text).split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
