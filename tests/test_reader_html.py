@@ -294,7 +294,9 @@ def test_library_failures_become_one_line_read_errors(monkeypatch: pytest.Monkey
     def explode(*args: object, **kwargs: object) -> str:
         raise error
 
-    monkeypatch.setattr(html.trafilatura, "extract", explode)
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "extract", explode)
     with pytest.raises(ReadError) as caught:
         read_one(page(), path="bad.html")
     assert caught.value.path == "bad.html"

@@ -32,11 +32,7 @@ from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
-import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_metadata
-from trafilatura.settings import set_date_params
-from trafilatura.utils import load_html
 
 from ..dates import parse_date
 from ..errors import ReadError
@@ -123,6 +119,10 @@ def read(text: str, source: Source) -> Iterator[ReadItem]:
 def _parse(text: str) -> HtmlElement | None:
     # trafilatura's loader copes with encoding declarations in str input and common breakage;
     # it rejects what looks like a fragment, which lxml can still read as a document.
+    # trafilatura is imported when a page is read (~0.3 s): every reader module is loaded to pick
+    # a file's reader, and a worker indexing SGML or JSON should not pay for it.
+    from trafilatura.utils import load_html
+
     tree = load_html(text)
     if tree is None and text.strip():
         try:
@@ -135,6 +135,8 @@ def _parse(text: str) -> HtmlElement | None:
 def _main_text(tree: HtmlElement) -> str:
     """The story's text, paragraphs one per line, without the page's chrome."""
     # trafilatura copies a tree it is given, so the same tree serves both modes.
+    import trafilatura
+
     joined = _join_split_bodies(tree)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -268,6 +270,9 @@ class _PageMetadata:
         self._json_ld = list(_json_ld_objects(tree))
         self._articles = [obj for obj in self._json_ld if _ARTICLE_TYPES.search(_type_of(obj))]
         # htmldate's guess and the cleaned author come from trafilatura's metadata pass.
+        from trafilatura.metadata import extract_metadata
+        from trafilatura.settings import set_date_params
+
         self._fallback = extract_metadata(tree, date_config=set_date_params(False), extensive=False)
 
     # -- single values
