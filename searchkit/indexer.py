@@ -336,15 +336,7 @@ def _mp_context() -> Any:
     # Not "fork": a forked reader would inherit the index's lock, and one orphaned by a kill -9 of
     # the indexer would keep the index locked until it exited.
     methods = multiprocessing.get_all_start_methods()
-    if "forkserver" not in methods:
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    # The fork server imports what every worker runs once, and each worker is forked with it
-    # loaded, rather than importing (and, without cached bytecode, compiling) it again.
-    context.set_forkserver_preload(
-        ["searchkit.indexer", "searchkit.segment_writer", "searchkit.decode", "searchkit.readers.sgml", "searchkit.readers.text"]
-    )
-    return context
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _read_all(files: list[FoundFile], options: IndexOptions, invert: bool = False) -> Iterator[FileResult]:
