@@ -244,6 +244,25 @@ def _documents(articles: list[Any], file_key: str) -> list[dict[str, Any]]:
     return documents
 
 
+def _take_outcome(
+    result: FileResult, batch: list[FileRecord], warnings: list[str], skipped: list[str], failures: list[FileFailure]
+) -> bool:
+    """Note a file's warnings, and a skipped or failed file; True when its articles are to be indexed.
+
+    A changed file that no longer reads keeps its old articles (and its old manifest entry, so the
+    next run tries again): nothing indexed is lost.
+    """
+    warnings.extend(result.warnings)
+    if result.skipped:
+        skipped.append(display_path(result.path))
+        batch.append(FileRecord(result.path, result.root, result.size, result.mtime_ns, "", 0, "skipped"))
+        return False
+    if result.error:
+        failures.append(FileFailure(display_path(result.path), result.error))
+        return False
+    return True
+
+
 def _worker(args: tuple[FoundFile, str | None, int, bool]) -> FileResult:
     return read_file(*args)
 
@@ -349,30 +368,39 @@ def _read_all(files: list[FoundFile], options: IndexOptions, invert: bool = Fals
             yield read_file(*task)
         return
     context = _mp_context()
+    for task, result in _in_order(tasks, _worker, jobs, context):
+        yield result if result is not None else _read_alone(task, context)
+
+
+def _in_order(tasks: list[Any], work: Callable[[Any], Any], jobs: int, context: Any) -> Iterator[tuple[Any, Any]]:
+    """(task, `work(task)`) for each task, run in `jobs` worker processes, in task order.
+
+    Read-ahead is bounded (results wait for the writer, and memory should not grow with the
+    archive). When a process dies, the tasks it may have held come back with None as their
+    result, for the caller to run again one at a time, and the rest go on in a new pool.
+    """
     queue = deque(tasks)
     while queue:
         orphans: list[Any] = []
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            # Bounded read-ahead: results wait for the writer, and memory should not grow with the archive.
-            window = jobs * 2
             pending: deque[tuple[Any, Any]] = deque()
             try:
-                while queue and len(pending) < window:
+                while queue and len(pending) < jobs * 2:
                     # Taken off the queue only once submitted: submit() raises on a broken pool,
                     # and a task popped before that would be lost without a word.
-                    pending.append((queue[0], pool.submit(_worker, queue[0])))
+                    pending.append((queue[0], pool.submit(work, queue[0])))
                     queue.popleft()
                 while pending:
                     result = pending[0][1].result()
-                    pending.popleft()
-                    yield result
+                    task = pending.popleft()[0]
+                    yield task, result
                     if queue:
-                        pending.append((queue[0], pool.submit(_worker, queue[0])))
+                        pending.append((queue[0], pool.submit(work, queue[0])))
                         queue.popleft()
             except BrokenProcessPool:
                 orphans = [task for task, _ in pending]
         for task in orphans:
-            yield _read_alone(task, context)
+            yield task, None
 
 
 def _read_alone(task: tuple[FoundFile, str | None, int, bool], context: Any) -> FileResult:
@@ -484,31 +512,14 @@ def _segment_batches(files: list[FoundFile], options: IndexOptions, index_dir: P
             yield from _build_segments(task)
         return
     context = _mp_context()
-    queue = deque(_segment_tasks(files, options, index_dir, jobs))
-    while queue:
-        orphans: list[_SegmentTask] = []
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            pending: deque[tuple[_SegmentTask, Any]] = deque()
-            try:
-                while queue and len(pending) < jobs * 2:
-                    # Taken off the queue only once submitted: submit() raises on a broken pool,
-                    # and a task popped before that would be lost without a word.
-                    pending.append((queue[0], pool.submit(_build_segments, queue[0])))
-                    queue.popleft()
-                while pending:
-                    batches = pending[0][1].result()
-                    pending.popleft()
-                    yield from batches
-                    if queue:
-                        pending.append((queue[0], pool.submit(_build_segments, queue[0])))
-                        queue.popleft()
-            except BrokenProcessPool:
-                orphans = [task for task, _ in pending]
-        # A process died (out of memory, a crash in a parser): each file of the unfinished tasks
-        # again in a process of its own, to tell which one it was.
-        for task in orphans:
-            for found in task.files:
-                yield from _build_alone(replace(task, files=[found]), context)
+    for task, batches in _in_order(_segment_tasks(files, options, index_dir, jobs), _build_segments, jobs, context):
+        if batches is not None:
+            yield from batches
+            continue
+        # Its process died (out of memory, a crash in a parser): each file again in a process of
+        # its own, to tell which one it was.
+        for found in task.files:
+            yield from _build_alone(replace(task, files=[found]), context)
 
 
 def _build_alone(task: _SegmentTask, context: Any) -> list[_SegmentBatch]:
@@ -723,15 +734,7 @@ def _write(
                     for result in built.results:
                         done += 1
                         notify("file", done, len(plan.to_read), result.relpath)
-                        warnings.extend(result.warnings)
-                        if result.skipped:
-                            skipped.append(display_path(result.path))
-                            batch.append(FileRecord(result.path, result.root, result.size, result.mtime_ns, "", 0, "skipped"))
-                            continue
-                        if result.error:
-                            # A changed file that no longer reads keeps its old articles (and its old
-                            # manifest entry, so the next run tries again): nothing indexed is lost.
-                            failures.append(FileFailure(display_path(result.path), result.error))
+                        if not _take_outcome(result, batch, warnings, skipped, failures):
                             continue
                         if not index_was_empty or result.path in known:
                             # Replace whatever this file gave before (also after a crash the manifest missed).

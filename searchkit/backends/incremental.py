@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..discover import display_path
-from ..indexer import IndexOptions, _plan, _read_all
+from ..indexer import IndexOptions, _plan, _read_all, _take_outcome
 from ..models import FileFailure, IndexReport
 from ..storage import FileRecord, Manifest
 from . import DocumentSink
@@ -82,14 +81,7 @@ def run_incremental(
         try:
             for done, result in enumerate(_read_all(plan.to_read, options), start=1):
                 notify("file", done, len(plan.to_read), result.relpath)
-                warnings.extend(result.warnings)
-                if result.skipped:
-                    skipped.append(display_path(result.path))
-                    batch.append(FileRecord(result.path, result.root, result.size, result.mtime_ns, "", 0, "skipped"))
-                    continue
-                if result.error:
-                    # As with Whoosh: a changed file that no longer reads keeps its old articles.
-                    failures.append(FileFailure(display_path(result.path), result.error))
+                if not _take_outcome(result, batch, warnings, skipped, failures):
                     continue
                 if not was_empty or result.path in known:
                     replaced.append(result.path)
