@@ -588,9 +588,18 @@ class _CoordMatcher(WrappingMatcher):  # type: ignore[misc]
         self._follow()
         return int(skipped)
 
+    _driven_matched: int | None = None
+
     def score(self) -> float:
         child = self.child
-        matched = len({text for _, text in child.matching_terms(child.id())})
+        if self._driver is None:
+            matched = len({text for _, text in child.matching_terms(child.id())})
+        else:
+            # Led by the AND, every document holds every word, so the distinct words it matches are
+            # the same for all of them: counted at the first, not walked again for each.
+            matched = self._driven_matched
+            if matched is None:
+                matched = self._driven_matched = len({text for _, text in child.matching_terms(child.id())})
         return max(0, min(matched, self._words) - 1) + min(float(child.score()) / self._bound, 1.0)
 
 
