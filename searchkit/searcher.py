@@ -592,7 +592,9 @@ class _CoordMatcher(WrappingMatcher):  # type: ignore[misc]
 
     def score(self) -> float:
         child = self.child
-        if self._driver is None:
+        if self._words <= 1:
+            matched = 1  # one tier (a phrase alone): nothing to count
+        elif self._driver is None:
             matched = len({text for _, text in child.matching_terms(child.id())})
         else:
             # Led by the AND, every document holds every word, so the distinct words it matches are

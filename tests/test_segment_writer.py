@@ -181,3 +181,39 @@ def test_schemas_it_cannot_write_exactly_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot write this schema"):
         DirectSegmentWriter(ix, compound=False)
     ix.close()
+
+
+def test_split_block_matcher_skips_to_the_same_places_as_whooshs(
+    batches: list[list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    from searchkit.postings_format import SplitBlockMatcher
+
+    monkeypatch.setattr(DirectSegmentWriter, "split_blocks", False)  # blocks both matchers read
+    _build(tmp_path / "ix", DirectSegmentWriter, batches)
+    ix = whoosh_index.open_dir(str(tmp_path / "ix"), indexname="t")
+    reader = ix.reader()
+    try:
+        terms = reader.leaf_readers()[0][0]._terms
+        rng = random.Random(5)
+        checked = 0
+        for (fieldname, term), info in reader:
+            if info.doc_frequency() < 300:  # several blocks of 128
+                continue
+            offset, length = info._offset, info._length
+            matchers = [cls(terms._postfile, offset, length, ix.schema[fieldname].format) for cls in (W3LeafMatcher, SplitBlockMatcher)]
+            target = 0
+            while all(m.is_active() for m in matchers):
+                target += rng.choice((1, 2, 5, 40, 200))
+                for m in matchers:
+                    m.skip_to(target)
+                assert matchers[0].is_active() == matchers[1].is_active()
+                if matchers[0].is_active():
+                    assert matchers[0].id() == matchers[1].id() >= target
+                    assert matchers[0].value() == matchers[1].value()
+                checked += 1
+        assert checked > 100
+    finally:
+        reader.close()
+        ix.close()
