@@ -263,7 +263,7 @@ def _take_outcome(
     return True
 
 
-def _worker(args: tuple[FoundFile, str | None, int, bool]) -> FileResult:
+def _worker(args: tuple[FoundFile, str | None, int]) -> FileResult:
     return read_file(*args)
 
 
@@ -358,18 +358,22 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _read_all(files: list[FoundFile], options: IndexOptions, invert: bool = False) -> Iterator[FileResult]:
+def _read_all(files: list[FoundFile], options: IndexOptions) -> Iterator[FileResult]:
+    """Every file read into documents by worker processes, in order (the cluster backend's path)."""
     jobs = options.jobs or os.cpu_count() or 1
-    tasks = [(f, options.encoding, options.max_file_size, invert) for f in files]
-    total_bytes = sum(f.size for f in files)
-    if jobs <= 1 or len(files) < 2 or total_bytes < 2_000_000:
-        # Starting processes costs more than reading a few small files.
+    tasks = [(f, options.encoding, options.max_file_size) for f in files]
+    if not _worth_processes(files, jobs):
         for task in tasks:
             yield read_file(*task)
         return
     context = _mp_context()
     for task, result in _in_order(tasks, _worker, jobs, context):
         yield result if result is not None else _read_alone(task, context)
+
+
+def _worth_processes(files: list[FoundFile], jobs: int) -> bool:
+    # Starting processes costs more than reading a few small files.
+    return jobs > 1 and len(files) > 1 and sum(f.size for f in files) >= 2_000_000
 
 
 def _in_order(tasks: list[Any], work: Callable[[Any], Any], jobs: int, context: Any) -> Iterator[tuple[Any, Any]]:
@@ -403,7 +407,7 @@ def _in_order(tasks: list[Any], work: Callable[[Any], Any], jobs: int, context: 
             yield task, None
 
 
-def _read_alone(task: tuple[FoundFile, str | None, int, bool], context: Any) -> FileResult:
+def _read_alone(task: tuple[FoundFile, str | None, int], context: Any) -> FileResult:
     """Read one file in a process of its own, to tell whether it is what killed a reader."""
     found = task[0]
     try:
@@ -506,8 +510,7 @@ def _segment_tasks(files: list[FoundFile], options: IndexOptions, index_dir: Pat
 def _segment_batches(files: list[FoundFile], options: IndexOptions, index_dir: Path) -> Iterator[_SegmentBatch]:
     """Segments for `files`, built by reader processes, in file order (see `_build_segments`)."""
     jobs = options.jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(files) < 2 or sum(f.size for f in files) < 2_000_000:
-        # Starting processes costs more than reading a few small files.
+    if not _worth_processes(files, jobs):
         for task in _segment_tasks(files, options, index_dir, 1):
             yield from _build_segments(task)
         return
