@@ -30,7 +30,6 @@ no separate spelling fields, no inlined postings; `supports` says whether a sche
 from __future__ import annotations
 
 import heapq
-import io
 import operator
 import pickle
 import struct
@@ -40,13 +39,15 @@ from itertools import accumulate, compress
 from typing import Any, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
-from whoosh.formats import Positions
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from .postings_format import head_and_tail
+from .postings_format import (
+    SPLIT_INFO, SPLIT_MARKER, TAIL_PICKLED, TAIL_POSITIONS, CompactPositions, head_and_tail, pack_positions_tail,
+    read_block_info,
+)
 from .schema import NewsText, PreAnalyzed
 
 # Memory a buffered posting takes besides its encoded positions: three list slots and the weight
@@ -104,7 +105,7 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
                 terms = fields[name] = {}
             scorable = field.scorable
             length = 0
-            if type(value) is PreAnalyzed and type(field) is NewsText and type(field.format) is Positions and scorable:
+            if type(value) is PreAnalyzed and type(field) is NewsText and type(field.format) is CompactPositions and scorable:
                 # Most postings: what NewsText.index would yield, taken straight from the tuples.
                 words, freqs, encoded = value
                 boost = float(field.format.field_boost)
@@ -373,7 +374,7 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
 
             term_writer.start_field(
                 start_field,
-                field.format.fixed_value_size(),
+                field.format,
                 _field_lengths(lengths, fieldname, self.docnum) if field.scorable else None,
             )
             sources: list[Iterable[tuple[bytes, int, Any]]] = []
@@ -462,16 +463,14 @@ def _read_postings(reader: Any, terminfo: Any, fixedsize: int | None) -> Iterato
     data = reader._terms._postfile.get(offset, length)
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise ValueError("postings of a merged segment do not start with Whoosh 3's block tag")
-    stream = io.BytesIO(data)
     position = 4
     while True:
         (block_length,) = _BLOCK_LENGTH.unpack_from(data, position)
         last = block_length < 0
         end = position + 4 + abs(block_length)
-        stream.seek(position + 4)
-        info = pickle.load(stream)
+        info, start = read_block_info(data, position + 4)
         count = info[0]
-        (deltas, weights), values = head_and_tail(data, info, stream.tell(), end)
+        (deltas, weights), values = head_and_tail(data, info, start, end)
         if weights is None:
             weights = [1.0] * count
         elif isinstance(weights, float):
@@ -517,17 +516,19 @@ class _TermWriter:
         self._start_field: Any = None
         self._prefix: bytes | None = None
         self._fixedsize: int | None = None
+        self._compact_positions = False
         self._lengths: list[int] | None = None
         self._postings = bytearray()
         self._postings_at = postfile.tell()  # file offset of the buffer's first byte
         self._terms = bytearray()
         self._terms_at = term_index.dbfile.tell()
 
-    def start_field(self, start: Any, fixedsize: int | None, lengths: list[int] | None) -> None:
+    def start_field(self, start: Any, format_: Any, lengths: list[int] | None) -> None:
         """A new field: `start()` opens it in the term index and returns its key prefix."""
         self._start_field = start
         self._prefix = None
-        self._fixedsize = fixedsize
+        self._fixedsize = format_.fixed_value_size()
+        self._compact_positions = self._split and type(format_) is CompactPositions
         self._lengths = lengths
 
     def field_started(self) -> bool:
@@ -647,16 +648,23 @@ class _TermWriter:
         if self._split:
             # `postings_format`: ids and weights (the head) apart from the values (the tail).
             head, head_compression = self._compressed(pickle.dumps((deltas, mini_weights), 2))
-            tail, tail_compression = (b"", 0) if mini_values is None else self._compressed(pickle.dumps(mini_values, 2))
+            layout = TAIL_PICKLED
+            if mini_values is None:
+                tail, tail_compression = b"", 0
+            elif self._compact_positions:
+                layout = TAIL_POSITIONS
+                tail, tail_compression = self._compressed(pack_positions_tail(values))
+            else:
+                tail, tail_compression = self._compressed(pickle.dumps(mini_values, 2))
             databytes = head + tail
-            info: tuple[Any, ...] = (
-                count, ids[-1], top, head_compression, _length_byte(minlength), _length_byte(maxlength),
-                len(head), tail_compression,
+            infobytes = SPLIT_INFO.pack(
+                SPLIT_MARKER, count, ids[-1], top, head_compression, _length_byte(minlength), _length_byte(maxlength),
+                len(head), tail_compression, layout,
             )
         else:
             databytes, compression = self._compressed(pickle.dumps((deltas, mini_weights, mini_values), 2))
             info = (count, ids[-1], top, compression, _length_byte(minlength), _length_byte(maxlength))
-        infobytes = pickle.dumps(info, 2)
+            infobytes = pickle.dumps(info, 2)
         block_length = len(infobytes) + len(databytes)
         buffer = self._postings
         buffer += _BLOCK_LENGTH.pack(-block_length if last else block_length)

@@ -11,6 +11,7 @@ from whoosh.fields import TEXT
 
 from searchkit.analysis import NewsTokenizer, news_analyzer, term_positions, terms
 from searchkit.models import Article
+from searchkit.postings_format import CompactPositions
 from searchkit.schema import TEXT_FIELDS, PreAnalyzed, build_schema, pre_analyze, to_document
 
 SAMPLES = [
@@ -28,7 +29,10 @@ SAMPLES = [
 
 
 def plain_postings(text: str, boost: float = 1.0) -> list[tuple[bytes, int, float, bytes]]:
-    return sorted(TEXT(analyzer=news_analyzer(), field_boost=boost).index(text))
+    # Whoosh's TEXT field analysing token by token, its positions encoded as searchkit's are.
+    field = TEXT(analyzer=news_analyzer(), field_boost=boost)
+    field.format = CompactPositions(field_boost=boost)
+    return sorted(field.index(text))
 
 
 @pytest.mark.parametrize("text", SAMPLES)

@@ -180,17 +180,20 @@ def test_the_table_of_contents_names_our_codec_by_its_import_path(tmp_path: Path
 
 
 def test_an_index_of_the_previous_schema_version_is_refused(tmp_path: Path) -> None:
-    # Version 2 segments hold Whoosh's per-document stored fields; the CLI adds "searchkit index --rebuild".
+    # An older index is in a format this searchkit no longer reads; the CLI adds "searchkit index --rebuild".
     import sqlite3
 
     from searchkit.errors import IndexVersionError
+    from searchkit.schema import SCHEMA_VERSION
+
+    previous = SCHEMA_VERSION - 1
 
     archive = tmp_path / "archive"
     write_stories(archive, range(2))
     index_paths([str(archive)], tmp_path / "ix")
     with sqlite3.connect(tmp_path / "ix" / MANIFEST_NAME) as db:
-        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    with pytest.raises(IndexVersionError, match="schema version 2; this searchkit reads version 4"):
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(previous),))
+    with pytest.raises(IndexVersionError, match=f"schema version {previous}; this searchkit reads version {SCHEMA_VERSION}"):
         open_whoosh(tmp_path / "ix")
 
 
