@@ -22,6 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from . import lean_imports  # noqa: E402
+
+lean_imports.install()  # before anything imports Whoosh: see the module
+
 # name → module that defines it
 _EXPORTS: dict[str, str] = {
     "open_index": ".searcher",

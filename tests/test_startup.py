@@ -119,3 +119,33 @@ def test_a_query_does_not_import_pydantic(index_dir: Path, tmp_path: Path) -> No
         code, modules, _ = run_cli(tmp_path, *args)
         assert code == 0
         assert loaded(modules, ("pydantic", "pydantic_core")) == [], args
+
+
+# Whoosh imports these at start-up for functions searchkit never calls (`searchkit.lean_imports`).
+WHOOSH_UNUSED = ("urllib.request", "http.client", "email", "asyncio", "cached_property", "whoosh.lang.morph_en")
+
+
+def test_a_query_skips_whooshs_unused_imports(index_dir: Path, tmp_path: Path) -> None:
+    code, modules, stdout = run_cli(tmp_path, "query", "joint headquarters", "--format", "jsonl", "--index", str(index_dir))
+    assert code == 0 and json.loads(stdout.splitlines()[0])["id"] == "politics/joint-hq.txt"
+    assert "whoosh.reading" in modules and "whoosh.query.terms" in modules
+    assert loaded(modules, WHOOSH_UNUSED) == []
+
+
+def test_what_whoosh_was_lent_still_works_and_the_real_modules_stay_importable() -> None:
+    code = """
+import searchkit.searcher  # Whoosh is imported with the stand-ins
+import sys
+from whoosh import compat, query, reading
+from whoosh.lang import morph_en
+assert "asyncio" not in sys.modules
+assert reading.cached_property.__module__ == "functools"
+assert sorted(query.terms.variations("rendering")) == sorted(morph_en.variations("rendering"))
+import urllib.request
+assert urllib.request.urlretrieve.__module__ == "urllib.request"
+assert compat.urlretrieve.__name__ == "urlretrieve" and callable(compat.urlretrieve)
+import cached_property
+assert hasattr(cached_property, "threaded_cached_property")  # the real package, not the stand-in
+"""
+    modules = imported_by(code)
+    assert "whoosh.lang.morph_en" in modules
