@@ -23,7 +23,6 @@ import errno
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -32,6 +31,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError, NotAnIndexError
+
+
+def _hostname() -> str:
+    # Imported here: only locks need it, and `socket` is a few ms of every query's start-up.
+    import socket
+
+    return socket.gethostname()
+
 
 MANIFEST_NAME = "searchkit.db"
 LOCK_NAME = "searchkit.lock"
@@ -342,12 +349,12 @@ class LockHolder:
 
     def alive(self) -> bool:
         """Whether the process still runs (a holder on another host is assumed to)."""
-        if self.host != socket.gethostname():
+        if self.host != _hostname():
             return True
         return pid_alive(self.pid)
 
     def describe(self) -> str:
-        where = "" if self.host == socket.gethostname() else f" on {self.host}"
+        where = "" if self.host == _hostname() else f" on {self.host}"
         return f"pid {self.pid}{where}, started {self.started}"
 
 
@@ -440,7 +447,7 @@ class IndexLock:
 
     def _write_holder(self) -> None:
         # Written to a temporary name and renamed, so a reader sees the whole record or none.
-        record = {"pid": os.getpid(), "started": _now_iso(), "host": socket.gethostname()}
+        record = {"pid": os.getpid(), "started": _now_iso(), "host": _hostname()}
         temp = self.index_dir / f"{LOCK_NAME}.{os.getpid()}.tmp"
         with open(temp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
