@@ -12,6 +12,9 @@
    column, through a seek and a `struct` unpack. The column holds one byte per document, so these
    bytes are kept in memory per segment reader (100 kB per field at 100k articles) and each call
    becomes a list lookup. On Reuters ×5 this took 11% off the build and 12% off query times.
+   That a field has no lengths column (it is not scored) is remembered too: a merge asks for the
+   length of every field of every document, and Whoosh looked for the column file each time (a
+   `stat`; 29 of the 55 s merging Reuters ×5's 8 segments into one).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 _installed = False
+_UNREAD = object()
 whoosh_doc_field_length: Any = None  # Whoosh's own method, kept for what the cache does not cover
 
 
@@ -58,15 +62,20 @@ def install() -> None:
         cache = self.__dict__.get("_searchkit_lengths")
         if cache is None:
             cache = self.__dict__["_searchkit_lengths"] = {}
-        raw = cache.get(fieldname)
-        if raw is None:
+        raw = cache.get(fieldname, _UNREAD)
+        if raw is _UNREAD:
             reader = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             if reader is None:
+                # No lengths column (the field is not scored). Whoosh asks the file system again on
+                # every call, and a merge asks for every field of every document: remembered.
+                cache[fieldname] = None
                 return default
             if getattr(reader, "_fixedlen", None) != 1 or not hasattr(reader, "_dbfile"):
                 return original_length(self, docnum, fieldname, default)  # not the one-byte column we know
             # The column ends at the last document with a length; later ones read as "none".
             raw = cache[fieldname] = reader._dbfile.get(reader._basepos, reader._count)
+        if raw is None:
+            return default
         if 0 <= docnum < len(raw):
             return lengths[raw[docnum]]
         return original_length(self, docnum, fieldname, default)
