@@ -272,12 +272,25 @@ def test_cached_field_lengths_match_whoosh_for_every_document(tmp_path: Path) ->
     try:
         checked = 0
         for leaf, _ in reader.leaf_readers():
-            for field in ("title", "body", "byline", "keywords"):
+            for field in ("title", "body", "byline", "keywords", "id", "date"):  # the last two have no lengths
                 for docnum in range(leaf.doc_count_all()):
                     cached = leaf._perdoc.doc_field_length(docnum, field)
                     assert cached == whoosh_readers.whoosh_doc_field_length(leaf._perdoc, docnum, field), (field, docnum)
                     checked += cached is not None
         assert checked >= 6
+        # Asking again for a field without lengths (a merge asks for every field of every document)
+        # does not go back to the file system.
+        leaf = reader.leaf_readers()[0][0]
+        storage = leaf._perdoc._storage
+        asked = []
+        original_exists = storage.file_exists
+        storage.file_exists = lambda name: asked.append(name) or original_exists(name)
+        try:
+            for docnum in range(leaf.doc_count_all()):
+                assert leaf._perdoc.doc_field_length(docnum, "id") == 0
+        finally:
+            storage.file_exists = original_exists
+        assert asked == []
     finally:
         reader.close()
         ix.close()
