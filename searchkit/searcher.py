@@ -36,6 +36,9 @@ The stages, in order:
    Date ranges (filters and `date:` clauses) and date sorts are answered from the `date` column,
    read once per segment, rather than from Whoosh's numeric terms and per-document sort calls;
    totals are counted with sets of docnums (see "the date column" and "counting" below).
+   A page by relevance of words, phrases, ANDs and exclusions (with any filter) is computed by
+   `bulk_search` from Whoosh's own matchers a block of postings at a time: the same total, hits,
+   order and scores as Whoosh's collector, which still answers every other query.
 
 6. **Present**. Each hit becomes our own `Hit` with `Snippet`s from `highlight`; "did you mean"
    corrects each query word against the index's own vocabulary when a query finds little.
@@ -63,9 +66,10 @@ from whoosh import query as wq
 from whoosh import scoring, sorting
 from whoosh.searching import Searcher
 from whoosh.columns import NumericColumn
-from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.filedb.filetables import HashReader
+from whoosh.matching import ListMatcher, NullMatcher, ReadTooFar
 from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.binary import AndNotMatcher
+from whoosh.matching.binary import AndMaybeMatcher, AndNotMatcher
 from whoosh.matching.combo import ArrayUnionMatcher
 from whoosh.matching.wrappers import FilterMatcher, RequireMatcher, WrappingMatcher
 from whoosh.qparser import FieldsPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
@@ -74,7 +78,7 @@ from whoosh.qparser.plugins import TaggingPlugin
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.util.times import long_to_datetime
 
-from . import highlight
+from . import bulk_search, highlight
 from .analysis import TOKEN_PATTERN, fold, has_cjk, terms, word_term
 from .errors import ArticleNotFoundError, QuerySyntaxError, SearchkitError
 from .models import Article, Hit, ParsedDate, Results
@@ -107,6 +111,36 @@ def _and_not_find_first(self: Any) -> None:
 AndNotMatcher._find_first = _and_not_find_first
 
 
+def _and_maybe_skip_to(self: Any, id: int) -> bool:
+    # Whoosh 2.7's AndMaybeMatcher moves its optional side to `id`, not to where its required side
+    # lands, so the optional side could lag behind and its score go missing from that document.
+    # The collector turns a word's title-or-body union into one when the body alone can no longer
+    # make the page; under a filter (`bank`, since 2024-05, lang en) a document holding the word in
+    # both fields then scored its title alone and fell off the page (found by comparing with
+    # `bulk_search`, which sums every field).
+    if not self.a.is_active():
+        raise ReadTooFar
+    moved = self.a.skip_to(id)
+    if self.a.is_active() and self.b.is_active():
+        moved = self.b.skip_to(self.a.id()) or moved
+    return bool(moved)
+
+
+_whoosh_and_maybe_skip_to_quality = AndMaybeMatcher.skip_to_quality
+
+
+def _and_maybe_skip_to_quality(self: Any, minquality: float) -> int:
+    # The same lag after skipping blocks: the optional side is brought up to the required side.
+    skipped = _whoosh_and_maybe_skip_to_quality(self, minquality)
+    if self.a.is_active() and self.b.is_active() and self.b.id() < self.a.id():
+        self.b.skip_to(self.a.id())
+    return int(skipped)
+
+
+AndMaybeMatcher.skip_to = _and_maybe_skip_to
+AndMaybeMatcher.skip_to_quality = _and_maybe_skip_to_quality
+
+
 def _array_union_max_quality(self: Any) -> float:
     # Whoosh 2.7's ArrayUnionMatcher (its OR of many words on a small index) answers the largest of
     # its parts' bounds instead of their sum, and 0 once it has read its parts into its buffer.
@@ -120,6 +154,34 @@ def _array_union_max_quality(self: Any) -> float:
 
 
 ArrayUnionMatcher.max_quality = _array_union_max_quality
+
+_whoosh_ranges_for_key = HashReader.ranges_for_key
+_KEY_MEMO_LIMIT = 4096  # keys remembered per hash file, forgotten all at once past this
+
+
+def _memoized_ranges_for_key(self: Any, key: bytes) -> Iterator[tuple[int, int]]:
+    # Building a query's matchers looks each word up in each segment's term table about eight
+    # times (is it there, its statistics for the scorer and for the tree's weights, its postings),
+    # every time hashing the key and reading the table's slots from the file: on Reuters ×5 a
+    # tenth of a two-word query. A segment's files never change, so where a key's data lies is
+    # remembered on the reader of the file.
+    memo = self.__dict__.get("_searchkit_ranges")
+    if memo is None:
+        memo = self.__dict__["_searchkit_ranges"] = {}
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= _KEY_MEMO_LIMIT:
+            memo.clear()
+        found = memo[key] = tuple(_whoosh_ranges_for_key(self, key))
+    return iter(found)
+
+
+HashReader.ranges_for_key = _memoized_ranges_for_key
+
+# Ranked pages of plain-word queries are computed a posting block at a time (`bulk_search`), with the
+# same totals, pages and scores as Whoosh's collector; False asks Whoosh for every page (the tests
+# compare the two).
+BULK_RANKING = True
 
 # Ranking. Queries of 2..COORD_MAX_WORDS distinct words rank documents holding more of them first
 # (see _CoordMatcher); longer ones are plain BM25. COORD_SCALE is Whoosh's own additive "SQR"
@@ -953,6 +1015,21 @@ class _ColumnDateRange(wq.DateRange):  # type: ignore[misc]
     def docs(self, searcher: Any) -> Any:
         return iter(self._docnums(searcher.reader()) or ())
 
+    def docnum_set(self, reader: Any) -> set[int] | None:
+        """The documents of `reader` in the range (deleted ones never), as a set: counting and
+        restricting need no order, so the date-ordered docnums are not sorted."""
+        parts = self._segments(reader)
+        if parts is None:
+            return None
+        low, high = self._bounds()
+        found: set[int] = set()
+        for segment, offset, dates in parts:
+            local = set(dates.between(low, high))
+            if segment.has_deletions():
+                local -= _deleted(segment)
+            found.update(local if not offset else map(offset.__add__, local))
+        return found
+
     def _docnums(self, reader: Any) -> array | None:
         parts = self._segments(reader)
         if parts is None:
@@ -1019,9 +1096,9 @@ def _segment_matches(searcher: Any, q: Any) -> set[int]:
     if kind is wq.Term and q.fieldname in DEFAULT_FIELDS and isinstance(q.text, str):
         return _term_docnums(searcher.reader(), q.fieldname, q.text)
     if kind is _ColumnDateRange:
-        docnums = q._docnums(searcher.reader())
+        docnums = q.docnum_set(searcher.reader())
         if docnums is not None:
-            return set(docnums)
+            return docnums
     subqueries = getattr(q, "subqueries", ())
     if not any(isinstance(sub, wq.Not) for sub in subqueries):
         if kind is wq.Or and not q.minmatch:
@@ -1186,6 +1263,7 @@ class SearchIndex:
         self._builder = QueryBuilder(self._ix.schema)
         self._highlighter = highlight.Highlighter(SNIPPET_MAXCHARS)
         self._dates = _DateColumns()
+        self._lengths = bulk_search.FieldLengths()
 
     # lifecycle
     def __enter__(self) -> "SearchIndex":
@@ -1207,6 +1285,7 @@ class SearchIndex:
             return self._searcher
         self._searcher = _reopened(self._ix, self._searcher)
         self._dates.keep_only(self._searcher.reader())
+        self._lengths.keep_only(self._searcher.reader())
         return self._searcher
 
     def __repr__(self) -> str:
@@ -1273,10 +1352,9 @@ class SearchIndex:
         words = _plain_words_of(q)
         if sort != "relevance" or words is None or len(set(words)) < FEEDBACK_MIN_WORDS or _PATTERN_CHARS.search(text):
             return q, filter_q
-        first = searcher.search(self._restricted(q, filter_q), limit=FEEDBACK_DOCS)
-        if len(first) == 0:
+        _, top = self._ranked(searcher, self._restricted(q, filter_q), FEEDBACK_DOCS, 1)
+        if not top:
             return q, filter_q
-        top = [(hit.fields(), float(hit.score or 0.0)) for hit in first]
         expanded = _rm3_weights(words, top, searcher)
         ranked = wq.Or(
             [wq.Or([wq.Term(name, term, boost=weight) for name in DEFAULT_FIELDS]) for term, weight in expanded.items()]
@@ -1285,16 +1363,31 @@ class SearchIndex:
 
     def _run(self, searcher: Any, q: Any, filter_q: Any, limit: int, page: int, sort: str) -> tuple[int, list[tuple[dict[str, Any], float]]]:
         q = self._restricted(q, filter_q)
-        if sort != "relevance" and self._dates.usable(searcher.reader()):
+        if sort == "relevance":
+            return self._ranked(searcher, q, limit, page)
+        if self._dates.usable(searcher.reader()):
             return self._run_by_date(searcher, q, limit, page, newest=sort == "newest")
-        kwargs: dict[str, Any] = {"limit": page * limit}
         # Undated articles hold the column's "missing" value; either way they go after the dated ones.
         if sort == "newest":
-            kwargs["sortedby"] = sorting.TranslateFacet(_undated_lowest, sorting.FieldFacet("date"))
-            kwargs["reverse"] = True
-        elif sort == "oldest":
-            kwargs["sortedby"] = sorting.TranslateFacet(_undated_highest, sorting.FieldFacet("date"))
-        results = searcher.search(q, **kwargs)
+            facet = sorting.TranslateFacet(_undated_lowest, sorting.FieldFacet("date"))
+            return self._collected(searcher, q, limit, page, sortedby=facet, reverse=True)
+        facet = sorting.TranslateFacet(_undated_highest, sorting.FieldFacet("date"))
+        return self._collected(searcher, q, limit, page, sortedby=facet)
+
+    def _ranked(self, searcher: Any, q: Any, limit: int, page: int) -> tuple[int, list[tuple[dict[str, Any], float]]]:
+        """The total and one page of `q` (already restricted) by relevance: from `bulk_search` when
+        it handles the query's shape (the same page, faster), else from Whoosh's collector."""
+        if BULK_RANKING:
+            ranked = bulk_search.ranked_page(searcher, q, page * limit, self._lengths, _segment_matches, _CoordMatcher)
+            if ranked is not None:
+                total, best = ranked
+                window = best[(page - 1) * limit :]
+                return total, [(searcher.stored_fields(docnum), float(score or 0.0)) for score, docnum in window]
+        return self._collected(searcher, q, limit, page)
+
+    def _collected(self, searcher: Any, q: Any, limit: int, page: int, **kwargs: Any) -> tuple[int, list[tuple[dict[str, Any], float]]]:
+        """The total and one page of `q` from Whoosh's collector (`kwargs`: its sort)."""
+        results = searcher.search(q, limit=page * limit, **kwargs)
         # Whoosh knows the total when it scored every match; when it skipped, count apart.
         total = len(results) if results.has_exact_length() else _count_matches(searcher, q)
         start = (page - 1) * limit

@@ -1,0 +1,661 @@
+"""Ranked pages computed a posting block at a time instead of a document at a time.
+
+Whoosh ranks a query by walking its tree of matchers one document at a time: for a word over title
+and body, a union of two postings; for a short query, `_CoordMatcher` tiers above a union of four
+or six; for a phrase, an intersection whose positions are compared per document; under a date
+filter, a `RequireMatcher` beside them; for deleted documents, a `FilterMatcher` round each posting
+list. Every document costs several Python calls per node (`is_active`, `id`, `skip_to`, `score`),
+and on Reuters ×5 that walk was nearly all of a query's time.
+
+Here the same matchers are built for each segment (so the page is computed from exactly the tree
+Whoosh would walk), but their postings are read a block at a time — document numbers and weights
+together, in C — and:
+
+* membership is set algebra: unions and intersections of the words' documents (for a phrase,
+  those whose words stand at consecutive positions), less deleted ones, within the restrictions'
+  documents (`allowed`), minus excluded ones; its size is the total;
+* BM25F is computed per posting from the segment's field-length bytes, read once per segment
+  (`FieldLengths`), with Whoosh's own formula and the constants of each matcher's own scorer;
+* scores are summed node by node over Whoosh's own matcher tree, so every document's score is the
+  very floating-point sum Whoosh's `a.score() + b.score()` makes (the tree's shape varies per
+  segment with the words' frequencies, and addition is commutative but not associative);
+* tiers (`_CoordMatcher`): when the documents holding every word fill the page, only they are scored;
+* the page is chosen by score, then lower docnum, as Whoosh's collector orders ties.
+
+A tree with any other node (a union preloaded into an array, which Whoosh builds for a long OR on a
+segment under 5,000 documents; required-or-optional words; a phrase with slop; a date clause inside
+an OR; a scorer other than BM25F; a field without one-byte lengths) is not handled: `ranked_page`
+answers None and the searcher asks Whoosh's collector, as before.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from itertools import compress, repeat
+from operator import add, itemgetter, mul
+from typing import Any, Callable
+
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching import IntersectionMatcher, NullMatcher, UnionMatcher
+from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
+from whoosh.reading import SegmentReader
+from whoosh.query.spans import SpanNear2
+from whoosh.scoring import BM25FScorer
+from whoosh.util.numeric import byte_to_length
+
+# The type of Whoosh's NullMatcher instance (NullMatcher is an instance, not a class).
+_NULL_MATCHER = type(NullMatcher())
+_PHRASE_MATCHER = SpanNear2.SpanNear2Matcher
+
+# When the documents to score are fewer than this share of a posting list, they are looked up in
+# it rather than the whole list being scored.
+_DENSE_SHARE = 1.0
+
+
+class Unsupported(Exception):
+    """The query or an index part is not of a shape this module reproduces exactly."""
+
+
+# --- field lengths ----------------------------------------------------------------------------------
+
+
+class FieldLengths:
+    """Each segment's one-byte field-length column, per field, read once per segment.
+
+    Whoosh's BM25F asks `doc_field_length` once per scored posting; here the column's bytes are
+    kept (100 kB a field at 100k articles) and indexed per block. Segments never change once written.
+    """
+
+    def __init__(self) -> None:
+        self._raw: dict[tuple[Any, str], bytes] = {}
+
+    def raw(self, reader: Any, fieldname: str) -> bytes:
+        key = (_segment_key(reader), fieldname)
+        found = self._raw.get(key) if key[0] is not None else None
+        if found is None:
+            found = _read_lengths(reader, fieldname)
+            if key[0] is not None:
+                self._raw[key] = found
+        return found
+
+    def keep_only(self, reader: Any) -> None:
+        """Forget the segments `reader` no longer has (called when the searcher is refreshed)."""
+        live = {_segment_key(segment) for segment, _ in reader.leaf_readers()}
+        self._raw = {k: v for k, v in self._raw.items() if k[0] in live}
+
+
+def _segment_key(reader: Any) -> Any:
+    try:
+        return reader.segment().segment_id()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def _read_lengths(reader: Any, fieldname: str) -> bytes:
+    # The column `whoosh_readers` also reads: one byte per document (Whoosh's length_to_byte).
+    if not isinstance(reader, SegmentReader):
+        raise Unsupported("not a segment reader")
+    column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None or getattr(column, "_fixedlen", None) != 1 or not hasattr(column, "_dbfile"):
+        raise Unsupported("no one-byte length column")
+    raw = bytes(column._dbfile.get(column._basepos, column._count))
+    # The column ends at the last document with a length; later ones have none (byte 0), as in Whoosh.
+    return raw + bytes(max(0, reader.doc_count_all() - len(raw)))
+
+
+# Whoosh's BM25 norm K1·((1 − B) + B·fl/avgfl) for each length byte, per (B, K1, avgfl): the same
+# expression in the same order as `whoosh.scoring.bm25`, so the same float. Byte 0 means "no
+# length": a posting always has one (Whoosh could not score it otherwise), so 0 is only ever looked
+# up for a document the term is absent from, whose weight 0.0 scores 0.0 whatever the norm.
+_NORMS: dict[tuple[float, float, float], list[float]] = {}
+
+
+def _norms(B: float, K1: float, avgfl: float) -> list[float]:
+    key = (B, K1, avgfl)
+    table = _NORMS.get(key)
+    if table is None:
+        if len(_NORMS) > 64:
+            _NORMS.clear()
+        table = _NORMS[key] = [1.0] + [K1 * ((1 - B) + B * byte_to_length(b) / avgfl) for b in range(1, 256)]
+    return table
+
+
+# --- the matcher tree -------------------------------------------------------------------------------
+#
+# A segment's matcher becomes a tree of nodes, each able to give its documents (`members`), their
+# scores as a dict (`scores`, every member) or as a list for given documents (`vector`, 0.0 for
+# non-members), and which words each document matched (`words`, for the tiers). A node's members are
+# taken within `allowed` (the restrictions' documents) when there is one.
+
+
+class _Leaf:
+    """One term's postings in one segment (a W3LeafMatcher), with what BM25F needs to score them."""
+
+    __slots__ = (
+        "matcher", "fieldname", "text", "idf", "k1p1", "norms", "ids", "weights", "values",
+        "_members", "_scores", "_weight_of",
+    )
+
+    def __init__(self, matcher: Any, lengths: bytes) -> None:
+        scorer = matcher.scorer
+        self.matcher = matcher
+        self.fieldname, self.text = matcher._term
+        self.idf = scorer.idf
+        self.k1p1 = scorer.K1 + 1
+        self.norms = (_norms(scorer.B, scorer.K1, scorer.avgfl), lengths)
+        self.ids: list[int] = []
+        self.weights: list[float] = []
+        self.values: list[Any] | None = None  # the postings' values, read for a phrase
+        self._members: set[int] | None = None
+        self._scores: dict[int, float] | None = None
+        self._weight_of: dict[int, float] | None = None
+
+    def read(self) -> None:
+        """Every posting from where the matcher stands, a block at a time."""
+        leaf = self.matcher
+        ids, weights, values = self.ids, self.weights, self.values
+        while leaf.is_active():
+            if leaf._ids is None:
+                leaf._read_ids()
+            if leaf._weights is None:
+                leaf._read_weights()
+            start = leaf._i
+            ids.extend(leaf._ids[start:] if start else leaf._ids)
+            weights.extend(leaf._weights[start:] if start else leaf._weights)
+            if values is not None:
+                if leaf._values is None:
+                    leaf._read_values()
+                values.extend(leaf._values[start:] if start else leaf._values)
+            leaf._next_block()
+        if ids and ids[-1] >= len(self.norms[1]):
+            raise Unsupported("a posting past the segment's documents")
+
+    def members(self, allowed: set[int] | None) -> set[int]:
+        if self._members is None:
+            self._members = set(self.ids) if allowed is None else allowed.intersection(self.ids)
+        return self._members
+
+    def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
+        return {self.text: self.members(allowed)}
+
+    def scores(self) -> dict[int, float]:
+        """docnum → Whoosh's BM25F score (`BM25FScorer._score`) of every posting: the caller's to
+        change (a union adds into it), so it is not kept."""
+        scores = self._all_scores()
+        self._scores = None
+        return scores
+
+    def _all_scores(self) -> dict[int, float]:
+        if self._scores is None:
+            self._scores = self._score_all()
+        return self._scores
+
+    def _score_all(self) -> dict[int, float]:
+        ids = self.ids
+        if not ids:
+            return {}
+        norms, lengths = self.norms
+        found = itemgetter(*ids)(lengths) if len(ids) > 1 else (lengths[ids[0]],)
+        if 0 in found:
+            raise Unsupported("a posting without a field length")  # Whoosh could not score it either
+        weights = self.weights
+        tables = self._tables(weights)
+        if tables is not None:
+            return dict(zip(ids, [tables[w][b] for w, b in zip(weights, found)]))
+        idf, k1p1 = self.idf, self.k1p1
+        return dict(zip(ids, [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]))
+
+    def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
+        """The scores of `docs`, 0.0 where the term is absent.
+
+        Few documents out of many postings are looked up by weight and scored alone; otherwise the
+        whole posting list is scored and looked up."""
+        if len(docs) >= len(self.ids) * _DENSE_SHARE:
+            return list(map(self._all_scores().get, docs, repeat(0.0)))
+        if self._weight_of is None:
+            self._weight_of = dict(zip(self.ids, self.weights))
+        idf, k1p1 = self.idf, self.k1p1
+        norms = self.norms[0]
+        weights = map(self._weight_of.get, docs, repeat(0.0))
+        return [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, lengths(self.fieldname))]
+
+    def _tables(self, weights: list[float]) -> dict[float, list[float]] | None:
+        """weight → the score for each length byte, when the postings far outnumber the table's
+        entries: a posting then costs two lookups instead of four float operations."""
+        if len(weights) < 4096:
+            return None
+        distinct = set(weights)
+        if len(distinct) * 256 * 4 > len(weights):
+            return None
+        idf, k1p1 = self.idf, self.k1p1
+        norms = self.norms[0]
+        return {w: [idf * ((w * k1p1) / (w + norm)) for norm in norms] for w in distinct}
+
+    def shifted_positions(self, docs: set[int], shift: int) -> dict[int, frozenset[int]]:
+        """docnum → the term's positions in it less `shift`, decoded by the field's own format.
+
+        Most postings hold one or two positions, so the same encoded values recur: each distinct one
+        is decoded once."""
+        decode = self.matcher.format.decoder("positions")
+        decoded: dict[Any, frozenset[int]] = {}
+        found = {}
+        # The postings of `docs`, picked out in C.
+        for d, value in compress(zip(self.ids, self.values or ()), map(docs.__contains__, self.ids)):
+            positions = decoded.get(value)
+            if positions is None:
+                positions = decoded[value] = frozenset(map((-shift).__add__, decode(value)) if shift else decode(value))
+            found[d] = positions
+        return found
+
+
+class _Sum:
+    """A UnionMatcher: a.score() + b.score() where both match, else the one that does."""
+
+    __slots__ = ("a", "b", "_members")
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+        self._members: set[int] | None = None
+
+    def members(self, allowed: set[int] | None) -> set[int]:
+        if self._members is None:
+            self._members = self.a.members(allowed) | self.b.members(allowed)
+        return self._members
+
+    def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
+        words: dict[Any, set[int]] = self.a.words(allowed)
+        for text, docs in self.b.words(allowed).items():
+            words[text] = words[text] | docs if text in words else docs
+        return words
+
+    def scores(self) -> dict[int, float]:
+        a: dict[int, float] = self.a.scores()
+        b: dict[int, float] = self.b.scores()
+        if len(a) < len(b):
+            a, b = b, a
+        # x + y == y + x in floating point: only which sums are taken together matters, not their
+        # order. The children's dicts are new, so the larger one takes the sums.
+        get = a.get
+        for d, score in b.items():
+            other = get(d)
+            a[d] = score if other is None else other + score
+        return a
+
+    def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
+        # An absent side counts 0.0, which leaves every sum exactly as Whoosh's, where an inactive
+        # side of a union adds nothing: x + 0.0 == x.
+        return list(map(add, self.a.vector(docs, wanted, lengths), self.b.vector(docs, wanted, lengths)))
+
+
+class _Both:
+    """An IntersectionMatcher (an AND, or the words of a phrase): a.score() + b.score() where both match."""
+
+    __slots__ = ("a", "b", "_members")
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+        self._members: set[int] | None = None
+
+    def members(self, allowed: set[int] | None) -> set[int]:
+        if self._members is None:
+            self._members = self.a.members(allowed) & self.b.members(allowed)
+        return self._members
+
+    def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
+        return _words_within(_Sum.words(self, allowed), self.members(allowed))  # type: ignore[arg-type]
+
+    def scores(self) -> dict[int, float]:
+        a = self.a.scores()
+        b = self.b.scores()
+        return {d: a[d] + b[d] for d in a.keys() & b.keys()}
+
+    def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
+        summed = list(map(add, self.a.vector(docs, wanted, lengths), self.b.vector(docs, wanted, lengths)))
+        return _masked(summed, docs, wanted, self._members)
+
+
+class _Phrase:
+    """Whoosh's SpanNear2Matcher for a phrase (slop 1, in order): its words' documents where they
+    stand at consecutive positions, scored as the sum of its words (`child`, their intersection)."""
+
+    __slots__ = ("child", "words_in_order", "_members")
+
+    def __init__(self, child: Any, words_in_order: list[_Leaf]) -> None:
+        self.child, self.words_in_order = child, words_in_order
+        self._members: set[int] | None = None
+        for leaf in words_in_order:
+            leaf.values = []
+
+    def members(self, allowed: set[int] | None) -> set[int]:
+        if self._members is None:
+            self._members = _consecutive(self.child.members(allowed), self.words_in_order)
+        return self._members
+
+    def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
+        return _words_within(self.child.words(allowed), self.members(allowed))
+
+    def scores(self) -> dict[int, float]:
+        # Asked without restrictions (allowed None) unless the members were found already.
+        members = self.members(None) if self._members is None else self._members
+        scores = self.child.scores()
+        return {d: scores[d] for d in members}
+
+    def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
+        return _masked(self.child.vector(docs, wanted, lengths), docs, wanted, self._members)
+
+
+class _Scale:
+    """A WrappingMatcher: the child's score times a boost."""
+
+    __slots__ = ("child", "boost")
+
+    def __init__(self, child: Any, boost: float) -> None:
+        self.child, self.boost = child, boost
+
+    def members(self, allowed: set[int] | None) -> set[int]:
+        return self.child.members(allowed)  # type: ignore[no-any-return]
+
+    def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
+        return self.child.words(allowed)  # type: ignore[no-any-return]
+
+    def scores(self) -> dict[int, float]:
+        boost = self.boost
+        return {d: score * boost for d, score in self.child.scores().items()}
+
+    def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
+        # 0.0 · boost == 0.0 (a negative boost is not handled).
+        return list(map(mul, self.child.vector(docs, wanted, lengths), repeat(self.boost)))
+
+
+def _words_within(words: dict[Any, set[int]], members: set[int]) -> dict[Any, set[int]]:
+    # Whoosh's matching_terms descends only into a matcher that stands on the document: an AND or a
+    # phrase counts its words only where it matches as a whole.
+    return {text: docs & members for text, docs in words.items()}
+
+
+def _masked(scores: list[float], docs: list[int], wanted: set[int], members: set[int] | None) -> list[float]:
+    """`scores` with 0.0 for the documents outside `members` (an AND or phrase that does not match)."""
+    if members is None:
+        raise Unsupported("members asked before they were found")
+    if members.issuperset(wanted):
+        return scores
+    return [score if d in members else 0.0 for d, score in zip(docs, scores)]
+
+
+def _consecutive(candidates: set[int], words: list[_Leaf]) -> set[int]:
+    """The candidates where the words stand at consecutive positions, in order.
+
+    What SpanNear2Matcher._get_spans finds with slop 1, in order, at distance at least 1: span by
+    span, the next word must start right after the span so far ends, so a phrase of k words matches
+    exactly where some position p holds the first word, p + 1 the second, …, p + k − 1 the last."""
+    if not candidates:
+        return set()
+    first, *rest = [leaf.shifted_positions(candidates, shift) for shift, leaf in enumerate(words)]
+    found = set()
+    for d in candidates:
+        starts = first[d]
+        for positions in rest:
+            starts = starts & positions[d]
+            if not starts:
+                break
+        else:
+            found.add(d)
+    return found
+
+
+def _tree(matcher: Any, leaves: list[_Leaf], lengths: Callable[[str], bytes], deleted: frozenset[int]) -> Any:
+    """The node tree of a segment's matcher for the scored part of a query (None: matches nothing)."""
+    kind = type(matcher)
+    if kind is UnionMatcher or kind is IntersectionMatcher:
+        a = _tree(matcher.a, leaves, lengths, deleted)
+        b = _tree(matcher.b, leaves, lengths, deleted)
+        if kind is IntersectionMatcher:
+            return None if a is None or b is None else _Both(a, b)
+        return b if a is None else a if b is None else _Sum(a, b)
+    if kind is _NULL_MATCHER:
+        return None
+    if kind is FilterMatcher:
+        # SegmentReader.postings round a term with deletions: the segment's deleted set, excluded.
+        if not matcher._exclude or matcher.boost != 1.0 or (matcher._ids is not deleted and set(matcher._ids) != deleted):
+            raise Unsupported("a filter other than the deleted documents")
+        return _tree(matcher.child, leaves, lengths, deleted)
+    if kind is WrappingMatcher:
+        child = _tree(matcher.child, leaves, lengths, deleted)
+        if matcher.boost < 0:
+            raise Unsupported("a negative boost")  # 0.0 · boost would be -0.0, which Whoosh never adds
+        return None if child is None else child if matcher.boost == 1.0 else _Scale(child, matcher.boost)
+    if kind is _PHRASE_MATCHER:
+        if matcher.slop != 1 or not matcher.ordered or matcher.mindist != 1 or matcher.boost != 1.0:
+            raise Unsupported("a phrase with slop")
+        child = _tree(matcher.child, leaves, lengths, deleted)
+        if child is None:
+            return None
+        by_matcher = {id(leaf.matcher): leaf for leaf in leaves}
+        in_order = []
+        for word in matcher.ms:
+            word = word.child if type(word) is FilterMatcher else word
+            if id(word) not in by_matcher:
+                raise Unsupported("a phrase word that is not a term")
+            in_order.append(by_matcher[id(word)])
+        return _Phrase(child, in_order)
+    if isinstance(matcher, W3LeafMatcher):
+        scorer = matcher.scorer
+        # Only Whoosh's own BM25F: another scorer, or one with its `_score` replaced, is not reproduced.
+        if type(scorer) is not BM25FScorer or "_score" in scorer.__dict__ or matcher._term is None:
+            raise Unsupported("not a BM25F leaf")
+        if not matcher.is_active():
+            return None
+        leaf = _Leaf(matcher, lengths(matcher._term[0]))
+        leaves.append(leaf)
+        return leaf
+    raise Unsupported(f"a {kind.__name__}")
+
+
+def _scores_of(tree: Any, leaves: list[_Leaf], docs: set[int], lengths: Callable[[str], bytes]) -> tuple[list[int], list[float]]:
+    """(`docs` as a list, their scores): a vector per term when the terms are few for the
+    documents, else every posting scored and the documents looked up."""
+    ordered = list(docs)
+    if len(ordered) * len(leaves) > 4 * sum(len(leaf.ids) for leaf in leaves):
+        scores = tree.scores()
+        return ordered, list(map(scores.__getitem__, ordered))
+    by_field: dict[str, tuple[int, ...]] = {}
+
+    def field_lengths(fieldname: str) -> tuple[int, ...]:
+        found = by_field.get(fieldname)
+        if found is None:
+            raw = lengths(fieldname)
+            found = by_field[fieldname] = itemgetter(*ordered)(raw) if len(ordered) > 1 else (raw[ordered[0]],)
+        return found
+
+    return ordered, tree.vector(ordered, docs, field_lengths)
+
+
+# --- a page -----------------------------------------------------------------------------------------
+
+
+class _Shape:
+    """What the query asks, outside the matcher tree: the scored part, and the restrictions round it."""
+
+    def __init__(self, q: Any) -> None:
+        self.required: list[Any] = []  # Require(a, b): b's documents only, a's scores
+        self.excluded: list[Any] = []  # AndNot(a, b): not b's documents, a's scores
+        while True:
+            if type(q) is wq.Require:
+                self.required.append(q.b)
+                q = q.a
+            elif type(q) is wq.AndNot:
+                self.excluded.append(q.b)
+                q = q.a
+            else:
+                break
+        self.scored = q
+
+
+def ranked_page(
+    searcher: Any,
+    q: Any,
+    wanted: int,
+    lengths: FieldLengths,
+    matches: Callable[[Any, Any], set[int]],
+    coord_matcher: type,
+) -> tuple[int, list[tuple[float, int]]] | None:
+    """(total matches, the best `wanted` (score, global docnum) pairs in Whoosh's order) for `q`,
+    exactly as Whoosh's TopCollector would rank them; None when `q` is not a shape handled here.
+
+    `matches(leaf searcher, query)` gives the documents a restriction allows (deleted ones never);
+    `coord_matcher` is the searcher's tiering matcher class.
+    """
+    shape = _Shape(q)
+    context = searcher.context(weighting=searcher.weighting)
+    try:
+        parts: list[tuple[int, dict[int, float]]] = []
+        total = 0
+        for leaf_searcher, offset in searcher.leaf_searchers():
+            count, scores = _segment_scores(leaf_searcher, shape, context, wanted, lengths, matches, coord_matcher)
+            total += count
+            if scores:
+                parts.append((offset, scores))
+    except Unsupported:
+        return None
+    return total, _best(parts, wanted)
+
+
+def _segment_scores(
+    leaf_searcher: Any,
+    shape: _Shape,
+    context: Any,
+    wanted: int,
+    lengths: FieldLengths,
+    matches: Callable[[Any, Any], set[int]],
+    coord_matcher: type,
+) -> tuple[int, dict[int, float]]:
+    """(the segment's matches, docnum → score for at least those of them that can make the page)."""
+    reader = leaf_searcher.reader()
+    matcher = shape.scored.matcher(leaf_searcher, context)
+    coord: Any = matcher if type(matcher) is coord_matcher else None
+    if coord is not None:
+        if coord._driver is not None:
+            raise Unsupported("a tiering matcher already led by its AND")
+        matcher = coord.child
+    deleted = _deleted(reader)
+    leaves: list[_Leaf] = []
+    tree = _tree(matcher, leaves, lambda fieldname: lengths.raw(reader, fieldname), deleted)
+    if tree is None:
+        return 0, {}
+    # Restrictions first: a narrow date filter leaves few documents to look at.
+    allowed: set[int] | None = None
+    for required in shape.required:
+        docs = matches(leaf_searcher, required)
+        allowed = docs if allowed is None else allowed & docs
+        if not allowed:
+            return 0, {}
+    for leaf in leaves:
+        leaf.read()
+
+    if coord is None and allowed is None and not shape.excluded:
+        # The scores' documents are the matches, less the deleted ones.
+        scores = tree.scores()
+        for docnum in scores.keys() & deleted:
+            del scores[docnum]
+        return len(scores), scores
+    # Every match holds some word, so the union of the words' documents is the matches (a new set).
+    words = tree.words(allowed)
+    found = set().union(*words.values())
+    found -= deleted
+    for excluded in shape.excluded:
+        if not found:
+            break
+        found -= matches(leaf_searcher, excluded)
+    if not found:
+        return 0, {}
+    field_lengths = lambda fieldname: lengths.raw(reader, fieldname)  # noqa: E731
+    if coord is None:
+        ordered, scores = _scores_of(tree, leaves, found, field_lengths)
+        return len(found), dict(zip(ordered, scores))
+    return len(found), _tiered(coord, tree, leaves, words, found, wanted, field_lengths)
+
+
+def _tiered(
+    coord: Any,
+    tree: Any,
+    leaves: list[_Leaf],
+    by_text: dict[Any, set[int]],
+    found: set[int],
+    wanted: int,
+    lengths: Callable[[str], bytes],
+) -> dict[int, float]:
+    """`_CoordMatcher.score`, (distinct words held − 1) + BM25/bound, for the documents that can make the page."""
+    words, bound = coord._words, coord._bound
+    if words <= 1:  # one tier: no words counted
+        ordered, scores = _scores_of(tree, leaves, found, lengths)
+        return dict(zip(ordered, [min(score / bound, 1.0) for score in scores]))
+    if len(by_text) == words:
+        # The top tier holds every word. A document outside it scores at most (words − 2) + 1.0, so
+        # when the top tier alone has `wanted` scores above words − 1, no other document can enter.
+        top = found.intersection(*by_text.values())
+        if len(top) >= wanted:
+            tier = words - 1
+            ordered, scores = _scores_of(tree, leaves, top, lengths)
+            ranked = [tier + min(score / bound, 1.0) for score in scores]
+            if min(ranked) > tier or sum(1 for score in ranked if score > tier) >= wanted:
+                return dict(zip(ordered, ranked))
+    held: Counter[int] = Counter()
+    for docs in by_text.values():
+        held.update(docs)
+    ordered, scores = _scores_of(tree, leaves, found, lengths)
+    tiers = map(held.__getitem__, ordered)
+    return dict(zip(ordered, [max(0, min(h, words) - 1) + min(score / bound, 1.0) for h, score in zip(tiers, scores)]))
+
+
+def _best(parts: list[tuple[int, dict[int, float]]], wanted: int) -> list[tuple[float, int]]:
+    """The `wanted` best (score, global docnum) pairs of the segments' scores: higher score first,
+    then lower docnum (Whoosh's collector keeps (score, -docnum) in a heap and sorts it so)."""
+    values: list[float] = []
+    for _, scores in parts:
+        values.extend(scores.values())
+    chosen: list[tuple[float, int]] = []
+    if len(values) > wanted:
+        # Only the documents scoring at least the `wanted`-th best score are sorted; they are picked
+        # out in C (compress) rather than by a Python test per document.
+        at_least = _kth_largest(values, wanted).__le__
+        for offset, scores in parts:
+            kept = compress(scores.items(), map(at_least, scores.values()))
+            chosen.extend((-score, offset + d) for d, score in kept)
+    else:
+        for offset, scores in parts:
+            chosen.extend((-score, offset + d) for d, score in scores.items())
+    chosen.sort()
+    return [(-negated, docnum) for negated, docnum in chosen[:wanted]]
+
+
+def _kth_largest(values: list[float], k: int) -> float:
+    """The k-th largest of `values` (1 <= k < len(values))."""
+    if len(values) <= 8 * k:
+        return sorted(values, reverse=True)[k - 1]
+    if k <= 256:
+        return heapq.nlargest(k, values)[-1]
+    # A deep page: a guess from an evenly spaced sample, below which fall all but a little more
+    # than k values, leaves few values to sort; they are picked out in C. When the guess is too
+    # high, all are sorted.
+    step = len(values) // (4 * k)
+    sample = sorted(values[::step], reverse=True)
+    rank = k // step + k // (4 * step) + 8
+    if rank < len(sample):
+        guess = sample[rank]
+        above = list(compress(values, map(guess.__le__, values)))
+        if len(above) >= k:
+            above.sort(reverse=True)
+            return above[k - 1]
+    return sorted(values, reverse=True)[k - 1]
+
+
+def _deleted(reader: Any) -> frozenset[int]:
+    cached = getattr(reader, "deleted_docs_set", None)
+    if isinstance(cached, frozenset):
+        return cached
+    return frozenset(reader.deleted_docs()) if reader.has_deletions() else frozenset()
+
+
+__all__ = ["FieldLengths", "ranked_page"]
