@@ -162,6 +162,10 @@ def index_command(
     batch_size: int = typer.Option(
         50000, "--batch-size", min=1, help="Articles per commit (at most; a batch also ends when its postings fill a worker's share of the writer memory): a crash loses at most the batches in flight, one per worker, e.g. --batch-size 1000."
     ),
+    memory: int = typer.Option(
+        512, "--memory", min=4,
+        help="Megabytes of postings the reader processes hold, together, before each writes a segment: more makes fewer, larger segments (queries on a big archive run faster) at that much more peak memory, e.g. --memory 1024.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout, e.g. searchkit index docs --json | jq .files_failed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr (errors still go there), e.g. in cron jobs: -q."),
     backend: Optional[str] = BackendOption,
@@ -195,6 +199,7 @@ def index_command(
         lock_timeout=lock_timeout,
         max_file_size=max_file_size * 1024 * 1024 if max_file_size > 0 else 0,
         batch_articles=batch_size,
+        writer_memory_mb=memory,
     )
     console = stderr_console()
     progress = None if quiet or json_output and not console.is_terminal else _progress_reporter(console)

@@ -296,6 +296,19 @@ def test_cached_field_lengths_match_whoosh_for_every_document(tmp_path: Path) ->
         ix.close()
 
 
+def test_memory_option_sets_the_writer_memory(archive: Path, tmp_path: Path) -> None:
+    # --memory 4 (MB): the same early segment ends as the test below, from the command line.
+    words = [f"w{i:05}" for i in range(800)]
+    for i in range(60):
+        (archive / f"long{i:03}.txt").write_text(page(f"Long Story {i}", " ".join(words[i:] + words[:i])))
+    small = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "small"), "--memory", "4", "-j", "1", "-q"])
+    default = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "default"), "-j", "1", "-q"])
+    assert small.exit_code == 0 and default.exit_code == 0, (small.output, default.output)
+    assert len(segment_sizes(tmp_path / "small")) >= 3
+    assert len(segment_sizes(tmp_path / "default")) == 1
+    assert runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "x"), "--memory", "1"]).exit_code == 2
+
+
 def test_a_batch_ends_early_when_its_postings_fill_the_writer_memory(archive: Path, tmp_path: Path) -> None:
     # 4 MB of writer memory: a segment ends when its postings reach 3.2 MB, rather than growing
     # without bound; 800 words an article (a file) make ~0.25 MB of buffered postings, so ~13
