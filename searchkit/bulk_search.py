@@ -134,7 +134,7 @@ class _Leaf:
     """One term's postings in one segment (a W3LeafMatcher), with what BM25F needs to score them."""
 
     __slots__ = (
-        "matcher", "fieldname", "text", "idf", "k1p1", "norms", "ids", "weights", "values",
+        "matcher", "fieldname", "text", "idf", "k1p1", "norms", "ids", "weights", "values", "blocks",
         "_members", "_scores", "_weight_of",
     )
 
@@ -148,6 +148,9 @@ class _Leaf:
         self.ids: list[int] = []
         self.weights: list[float] = []
         self.values: list[Any] | None = None  # the postings' values, read for a phrase
+        # For a phrase, with a matcher that reads positions a block at a time: (index in `ids` of the
+        # block's first posting read, the block's posting index there, postings read, block offset).
+        self.blocks: list[tuple[int, int, int, int]] | None = None
         self._members: set[int] | None = None
         self._scores: dict[int, float] | None = None
         self._weight_of: dict[int, float] | None = None
@@ -155,13 +158,15 @@ class _Leaf:
     def read(self) -> None:
         """Every posting from where the matcher stands, a block at a time."""
         leaf = self.matcher
-        ids, weights, values = self.ids, self.weights, self.values
+        ids, weights, values, blocks = self.ids, self.weights, self.values, self.blocks
         while leaf.is_active():
             if leaf._ids is None:
                 leaf._read_ids()
             if leaf._weights is None:
                 leaf._read_weights()
             start = leaf._i
+            if blocks is not None:
+                blocks.append((len(ids), start, len(leaf._ids) - start, leaf.block_at()))
             ids.extend(leaf._ids[start:] if start else leaf._ids)
             weights.extend(leaf._weights[start:] if start else leaf._weights)
             if values is not None:
@@ -238,6 +243,8 @@ class _Leaf:
 
         Most postings hold one or two positions, so the same encoded values recur: each distinct one
         is decoded once."""
+        if self.blocks is not None:
+            return self._shifted_from_blocks(docs, shift)
         decode = self.matcher.format.decoder("positions")
         decoded: dict[Any, frozenset[int]] = {}
         found = {}
@@ -247,6 +254,22 @@ class _Leaf:
             if positions is None:
                 positions = decoded[value] = frozenset(map((-shift).__add__, decode(value)) if shift else decode(value))
             found[d] = positions
+        return found
+
+
+    def _shifted_from_blocks(self, docs: set[int], shift: int) -> dict[int, frozenset[int]]:
+        # Only the blocks holding some of `docs` are read, each as two arrays (`block_positions`).
+        ids, matcher = self.ids, self.matcher
+        back = (-shift).__add__
+        found = {}
+        for first, skip, count, at in self.blocks or ():
+            block_ids = ids[first : first + count]
+            if docs.isdisjoint(block_ids):
+                continue
+            ends, positions = matcher.block_positions(at)
+            for i in compress(range(skip, skip + count), map(docs.__contains__, block_ids)):
+                here = positions[ends[i] : ends[i + 1]]
+                found[ids[first + i - skip]] = frozenset(map(back, here) if shift else here)
         return found
 
 
@@ -326,7 +349,10 @@ class _Phrase:
         self.child, self.words_in_order = child, words_in_order
         self._members: set[int] | None = None
         for leaf in words_in_order:
-            leaf.values = []
+            if hasattr(leaf.matcher, "block_positions"):
+                leaf.blocks = []  # positions read later, for the candidate documents' blocks only
+            else:
+                leaf.values = []
 
     def members(self, allowed: set[int] | None) -> set[int]:
         if self._members is None:

@@ -119,8 +119,8 @@ def pack_positions_tail(values: Sequence[bytes]) -> bytes:
     return counts.typecode.encode() + positions.typecode.encode() + counts.tobytes() + positions.tobytes()
 
 
-def unpack_positions_tail(tail: bytes, count: int) -> list[bytes]:
-    """The `count` values `pack_positions_tail` packed, each as `encode_positions` made it."""
+def positions_arrays(tail: bytes, count: int) -> tuple[array, array]:
+    """(counts, positions) as `pack_positions_tail` packed them for `count` postings, in native order."""
     counts = array(chr(tail[0]))
     positions_at = 2 + count * counts.itemsize
     counts.frombytes(tail[2:positions_at])
@@ -129,6 +129,12 @@ def unpack_positions_tail(tail: bytes, count: int) -> list[bytes]:
     if _BIG_ENDIAN:
         counts.byteswap()
         positions.byteswap()
+    return counts, positions
+
+
+def unpack_positions_tail(tail: bytes, count: int) -> list[bytes]:
+    """The `count` values `pack_positions_tail` packed, each as `encode_positions` made it."""
+    counts, positions = positions_arrays(tail, count)
     wide = positions if positions.typecode == _U32 else array(_U32, positions)
     if _BIG_ENDIAN:
         wide.byteswap()
@@ -187,6 +193,7 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
 
     _headlength: int | None = None
     _info: tuple[Any, ...] = ()
+    _block_at = 0  # the file offset of the current block, for `block_positions` to come back to
 
     def _goto(self, position: int) -> None:
         # W3LeafMatcher._goto, reading either info tuple.
@@ -196,6 +203,7 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         self._weights = None
         self._values = None
         self._i = 0
+        self._block_at = position
         postfile.seek(position)
         length = postfile.read_int()
         if length < 0:
@@ -251,6 +259,29 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         # The block's last id is at least the target, so the place is inside the block.
         self._i = bisect_left(self._ids, targetid, self._i)
 
+    def block_at(self) -> int:
+        """Where the current block starts, for `block_positions(at)` once the matcher has moved on."""
+        return self._block_at
+
+    def block_positions(self, at: int) -> tuple[list[int], Any]:
+        """(ends, positions) of the block starting at file offset `at` (a `block_at()`): the
+        positions of its i-th posting are `positions[ends[i]:ends[i + 1]]`.
+
+        A phrase needs the positions of a few documents of a block; this reads them as two arrays
+        rather than making an encoded value for each posting. The matcher is left on that block."""
+        self._goto(at)
+        info = self._info
+        if len(info) == 9 and info[8] == TAIL_POSITIONS:
+            start = self._dataoffset + self._headlength
+            tail = self._postfile.get(start, self._nextoffset - start)
+            counts, positions = positions_arrays(zlib.decompress(tail) if info[7] else tail, self._blocklength)
+            return list(accumulate(counts, initial=0)), positions
+        # Other blocks (Whoosh's own): each posting's value decoded by the field's format.
+        self._read_values()
+        decode = self.format.decoder("positions")
+        decoded = [decode(value) for value in self._values]
+        return list(accumulate(map(len, decoded), initial=0)), [p for found in decoded for p in found]
+
     def _read_values(self) -> None:
         if self._data is None:
             self._read_data()
@@ -265,5 +296,5 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
 
 __all__ = [
     "CompactPositions", "SplitBlockMatcher", "decode_positions", "encode_positions", "head_and_tail",
-    "pack_positions_tail", "read_block_info", "unpack_positions_tail",
+    "pack_positions_tail", "positions_arrays", "read_block_info", "unpack_positions_tail",
 ]
