@@ -273,8 +273,8 @@ class _Leaf:
         return found
 
 
-class _Sum:
-    """A UnionMatcher: a.score() + b.score() where both match, else the one that does."""
+class _Pair:
+    """A matcher of two children (a union or an intersection)."""
 
     __slots__ = ("a", "b", "_members")
 
@@ -282,16 +282,25 @@ class _Sum:
         self.a, self.b = a, b
         self._members: set[int] | None = None
 
+    def _words_of_both(self, allowed: set[int] | None) -> dict[Any, set[int]]:
+        words: dict[Any, set[int]] = self.a.words(allowed)
+        for text, docs in self.b.words(allowed).items():
+            words[text] = words[text] | docs if text in words else docs
+        return words
+
+
+class _Sum(_Pair):
+    """A UnionMatcher: a.score() + b.score() where both match, else the one that does."""
+
+    __slots__ = ()
+
     def members(self, allowed: set[int] | None) -> set[int]:
         if self._members is None:
             self._members = self.a.members(allowed) | self.b.members(allowed)
         return self._members
 
     def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
-        words: dict[Any, set[int]] = self.a.words(allowed)
-        for text, docs in self.b.words(allowed).items():
-            words[text] = words[text] | docs if text in words else docs
-        return words
+        return self._words_of_both(allowed)
 
     def scores(self) -> dict[int, float]:
         a: dict[int, float] = self.a.scores()
@@ -312,14 +321,10 @@ class _Sum:
         return list(map(add, self.a.vector(docs, wanted, lengths), self.b.vector(docs, wanted, lengths)))
 
 
-class _Both:
+class _Both(_Pair):
     """An IntersectionMatcher (an AND, or the words of a phrase): a.score() + b.score() where both match."""
 
-    __slots__ = ("a", "b", "_members")
-
-    def __init__(self, a: Any, b: Any) -> None:
-        self.a, self.b = a, b
-        self._members: set[int] | None = None
+    __slots__ = ()
 
     def members(self, allowed: set[int] | None) -> set[int]:
         if self._members is None:
@@ -327,7 +332,7 @@ class _Both:
         return self._members
 
     def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
-        return _words_within(_Sum.words(self, allowed), self.members(allowed))  # type: ignore[arg-type]
+        return _words_within(self._words_of_both(allowed), self.members(allowed))
 
     def scores(self) -> dict[int, float]:
         a = self.a.scores()
