@@ -10,6 +10,7 @@ import pytest
 from query_fixtures import build_index
 from whoosh import index as whoosh_index
 
+from searchkit.indexer import IndexOptions, index_paths
 from searchkit.models import Article
 from searchkit.postings_format import (
     SPLIT_INFO, CompactPositions, decode_positions, encode_positions, pack_positions_tail, read_block_info,
@@ -59,19 +60,79 @@ def test_block_infos_are_structs_and_whooshs_pickles_still_read() -> None:
     assert read_block_info(b"xx" + whooshs + b"data", 2) == ((3, 99, 2.5, 1, 10, 20), 2 + len(whooshs))
 
 
-def test_a_phrase_is_found_past_the_65536th_word_of_a_long_article(tmp_path: Path) -> None:
-    # Positions past 16 bits take the widest arrays; a phrase must still match there, and only there.
+def _page(title: str, body: str) -> str:
+    return f"{title}\n\n10:00 JST, April 1, 2025\n{body}\n"
+
+
+@pytest.mark.parametrize("writer", ["indexer", "whoosh"])
+def test_a_phrase_is_found_past_the_65536th_word_of_a_long_article(tmp_path: Path, writer: str) -> None:
+    # Positions past 16 bits take the widest arrays; a phrase must still match there, and only
+    # there: through the indexer's split blocks (read by `block_positions`) and through Whoosh's
+    # own writer's blocks alike.
     filler = "routine paperwork about harbour fees " * 14_000  # 70,000 words
     articles = [
         Article(id="long.txt", title="Harbour report", body=filler + "then the joint headquarters opened."),
         Article(id="short.txt", title="Joint venture", body="The headquarters moved; a joint statement followed."),
     ]
-    index_dir = build_index(tmp_path / "ix", articles)
+    index_dir = tmp_path / "ix"
+    if writer == "indexer":
+        archive = tmp_path / "archive"
+        archive.mkdir()
+        for article in articles:
+            (archive / article.id).write_text(_page(article.title, article.body), encoding="utf-8")
+        index_paths([str(archive)], index_dir, IndexOptions(jobs=1))
+    else:
+        build_index(index_dir, articles)
     with open_index(index_dir) as index:
         hits = index.search('"joint headquarters"')
         assert [hit.id for hit in hits.hits] == ["long.txt"]
         assert index.search('"harbour fees routine"').total == 1
         assert index.search('"fees joint"').total == 0
+        assert index.search('"headquarters moved"').total == 1
+
+
+def test_block_positions_read_both_block_layouts(tmp_path: Path) -> None:
+    # The indexer's split blocks and Whoosh's own (a plain Whoosh writer with searchkit's codec):
+    # each posting's positions from `block_positions` are what its value decodes to.
+    from whoosh.writing import SegmentWriter
+
+    from searchkit.analysis import word_term
+    from searchkit.schema import to_document
+    from searchkit.segment_writer import DirectSegmentWriter
+    from searchkit.stored_codec import BlockStoredCodec
+
+    rng = random.Random(3)
+    words = "oil price crude barrel opec output quota minister".split()
+    articles = [
+        Article(id=f"a{n}.txt", title="t", body=" ".join(rng.choice(words) for _ in range(rng.randint(5, 400))))
+        for n in range(300)
+    ]
+    for name, writer_class in (("direct", DirectSegmentWriter), ("whoosh", SegmentWriter)):
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), build_schema(), indexname="t")
+        writer = writer_class(ix, limitmb=64, compound=False, codec=BlockStoredCodec())
+        for article in articles:
+            writer.add_document(**to_document(article, "/a/" + article.id))
+        writer.commit()
+        with ix.reader() as reader:
+            checked = 0
+            for word in words:
+                matcher = reader.postings("body", word_term(word))
+                expected, blocks = [], []
+                while matcher.is_active():
+                    blocks.append((matcher.block_at(), matcher._blocklength))
+                    for _ in range(matcher._blocklength):
+                        expected.append(matcher.value_as("positions"))
+                        matcher.next()
+                got = []
+                for at, count in blocks:
+                    ends, positions = matcher.block_positions(at)
+                    assert len(ends) == count + 1
+                    got += [list(positions[ends[i] : ends[i + 1]]) for i in range(count)]
+                assert got == expected
+                checked += len(blocks)
+            assert checked > 8 * 2  # several blocks of 128 a word
+        ix.close()
 
 
 def test_one_date_term_per_article(tmp_path: Path) -> None:
