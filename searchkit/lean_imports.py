@@ -15,7 +15,9 @@ of those three Whoosh modules executes, lends it a stand-in for the module it im
 that imports the real module on its first call, or `functools.cached_property`. The stand-ins leave
 `sys.modules` as soon as the Whoosh module has run, so any other `import urllib.request` (or of the
 others) gets the real module. Nothing changes when the real module is already loaded, or when
-Whoosh was imported before searchkit.
+Whoosh was imported before searchkit. The one window: while one of those Whoosh modules runs (well
+under a millisecond, once per process), another thread importing one of the lent modules for the
+first time would get the stand-in.
 """
 
 from __future__ import annotations

@@ -268,7 +268,9 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         positions of its i-th posting are `positions[ends[i]:ends[i + 1]]`.
 
         A phrase needs the positions of a few documents of a block; this reads them as two arrays
-        rather than making an encoded value for each posting. The matcher is left on that block."""
+        rather than making an encoded value for each posting. It moves the matcher to that block
+        without resetting where its postings end, so call it once the matcher is done with them
+        (as `bulk_search` does, after reading every block's ids)."""
         self._goto(at)
         info = self._info
         if len(info) == 9 and info[8] == TAIL_POSITIONS:
