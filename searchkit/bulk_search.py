@@ -45,6 +45,9 @@ from whoosh.query.spans import SpanNear2
 from whoosh.scoring import BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
+from .whoosh_readers import deleted_docnums as _deleted
+from .whoosh_readers import segment_key as _segment_key
+
 # The type of Whoosh's NullMatcher instance (NullMatcher is an instance, not a class).
 _NULL_MATCHER = type(NullMatcher())
 _PHRASE_MATCHER = SpanNear2.SpanNear2Matcher
@@ -84,13 +87,6 @@ class FieldLengths:
         """Forget the segments `reader` no longer has (called when the searcher is refreshed)."""
         live = {_segment_key(segment) for segment, _ in reader.leaf_readers()}
         self._raw = {k: v for k, v in self._raw.items() if k[0] in live}
-
-
-def _segment_key(reader: Any) -> Any:
-    try:
-        return reader.segment().segment_id()
-    except (AttributeError, NotImplementedError):
-        return None
 
 
 def _read_lengths(reader: Any, fieldname: str) -> bytes:
@@ -680,13 +676,6 @@ def _kth_largest(values: list[float], k: int) -> float:
             above.sort(reverse=True)
             return above[k - 1]
     return sorted(values, reverse=True)[k - 1]
-
-
-def _deleted(reader: Any) -> frozenset[int]:
-    cached = getattr(reader, "deleted_docs_set", None)
-    if isinstance(cached, frozenset):
-        return cached
-    return frozenset(reader.deleted_docs()) if reader.has_deletions() else frozenset()
 
 
 __all__ = ["FieldLengths", "ranked_page"]

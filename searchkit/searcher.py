@@ -84,6 +84,8 @@ from .errors import ArticleNotFoundError, QuerySyntaxError, SearchkitError
 from .models import Article, Hit, ParsedDate, Results
 from .schema import QUERYABLE_FIELDS, SCHEMA_VERSION
 from .storage import open_whoosh, resolve_index_dir
+from .whoosh_readers import deleted_docnums as _deleted
+from .whoosh_readers import segment_key as _segment_key
 
 
 
@@ -910,13 +912,6 @@ def _read_date_values(segment: Any) -> array | None:
     return array("Q", (column[docnum] for docnum in range(count)))
 
 
-def _segment_key(segment: Any) -> Any:
-    try:
-        return segment.segment().segment_id()
-    except (AttributeError, NotImplementedError):
-        return None
-
-
 class _DateColumns:
     """The `date` column of every segment an open index has searched, read once per segment."""
 
@@ -959,14 +954,6 @@ class _DateColumns:
 # The field is a signed 64-bit NUMERIC: an open-ended range stops at its largest value, below the
 # column's default (2**64 - 1) that undated documents hold.
 _LATEST_DATE = 2**63 - 1
-
-def _deleted(source: Any) -> frozenset[int]:
-    """The deleted document numbers of a segment reader (which caches them) or of a segment."""
-    cached = getattr(source, "deleted_docs_set", None)
-    if isinstance(cached, frozenset):
-        return cached
-    return frozenset(source.deleted_docs()) if source.has_deletions() else frozenset()
-
 
 class _ColumnDateRange(wq.DateRange):  # type: ignore[misc]
     """A `DateRange` matched from the cached `date` column instead of Whoosh's numeric terms.

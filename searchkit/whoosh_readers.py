@@ -26,6 +26,23 @@ _UNREAD = object()
 whoosh_doc_field_length: Any = None  # Whoosh's own method, kept for what the cache does not cover
 
 
+def segment_key(reader: Any) -> Any:
+    """The id of the segment a segment reader (or a segment) reads, or None for anything else:
+    what per-segment caches (date columns, field lengths) are kept under."""
+    try:
+        return reader.segment().segment_id()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def deleted_docnums(source: Any) -> frozenset[int]:
+    """The deleted document numbers of a segment reader (which caches them) or of a segment."""
+    cached = getattr(source, "deleted_docs_set", None)
+    if isinstance(cached, frozenset):
+        return cached
+    return frozenset(source.deleted_docs()) if source.has_deletions() else frozenset()
+
+
 def install() -> None:
     """Patch Whoosh's `W3PerDocReader` (idempotent)."""
     global _installed, whoosh_doc_field_length
