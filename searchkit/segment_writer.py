@@ -638,22 +638,19 @@ class _TermWriter:
         else:
             mini_weights = tuple(stored_weights)
         fixedsize = self._fixedsize
-        present = values if all(values) else [v for v in values if v]
-        if fixedsize is None or fixedsize < 0:
-            mini_values: Any = tuple(present)
-        elif fixedsize == 0:
-            mini_values = None
-        else:
-            mini_values = b"".join(present)
+        mini_values: Any = None  # a positions tail (`_compact_positions`) takes `values` as they are
+        if fixedsize != 0 and not self._compact_positions:
+            present = values if all(values) else [v for v in values if v]
+            mini_values = tuple(present) if fixedsize is None or fixedsize < 0 else b"".join(present)
         if self._split:
             # `postings_format`: ids and weights (the head) apart from the values (the tail).
             head, head_compression = self._compressed(pickle.dumps((deltas, mini_weights), 2))
             layout = TAIL_PICKLED
-            if mini_values is None:
-                tail, tail_compression = b"", 0
-            elif self._compact_positions:
+            if self._compact_positions:
                 layout = TAIL_POSITIONS
                 tail, tail_compression = self._compressed(pack_positions_tail(values))
+            elif mini_values is None:
+                tail, tail_compression = b"", 0
             else:
                 tail, tail_compression = self._compressed(pickle.dumps(mini_values, 2))
             databytes = head + tail
