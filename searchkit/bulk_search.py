@@ -31,10 +31,11 @@ answers None and the searcher asks Whoosh's collector, as before.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import Counter
-from itertools import compress, repeat
-from operator import add, itemgetter, mul
-from typing import Any, Callable
+from itertools import chain, compress, repeat
+from operator import add, itemgetter, lshift, mul
+from typing import Any, Callable, Iterator
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -42,6 +43,7 @@ from whoosh.matching import IntersectionMatcher, NullMatcher, UnionMatcher
 from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
 from whoosh.reading import SegmentReader
 from whoosh.query.spans import SpanNear2
+from whoosh.util import make_binary_tree
 from whoosh.scoring import BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
@@ -50,7 +52,60 @@ from .whoosh_readers import segment_key as _segment_key
 
 # The type of Whoosh's NullMatcher instance (NullMatcher is an instance, not a class).
 _NULL_MATCHER = type(NullMatcher())
-_PHRASE_MATCHER = SpanNear2.SpanNear2Matcher
+
+
+class _UnsearchedPhraseMatcher(SpanNear2.SpanNear2Matcher):  # type: ignore[misc]
+    """Whoosh's phrase matcher, not yet on its first match.
+
+    Whoosh's constructor moves to the first document where the words stand together, reading the
+    positions of each candidate on the way; `_Phrase` finds every such document from the positions
+    itself, so that search would be done twice. Its words' matchers stay where their intersection
+    starts, which is all the nodes here read from."""
+
+    def __init__(self, ms: list[Any], slop: int = 1, ordered: bool = True, mindist: int = 1) -> None:
+        self.ms, self.slop, self.ordered, self.mindist = ms, slop, ordered, mindist
+        WrappingMatcher.__init__(self, make_binary_tree(IntersectionMatcher, ms))
+        self._spans = None
+
+
+class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
+    """A phrase whose matcher is an `_UnsearchedPhraseMatcher`: `whoosh.query.Phrase.matcher`
+    with that one change (same checks, same words' matchers, same boost)."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema:
+            return NullMatcher()
+        field = searcher.schema[fieldname]
+        if not field.format or not field.format.supports("positions"):
+            raise Unsupported("a phrase in a field without positions")  # Whoosh raises its QueryError
+        reader = searcher.reader()
+        words = []
+        for word in self.words:
+            try:
+                word = field.to_bytes(word)
+            except ValueError:
+                return NullMatcher()
+            if (fieldname, word) not in reader:
+                return NullMatcher()
+            words.append(word)
+        ms = [wq.Term(fieldname, word).matcher(searcher, context) for word in words]
+        matcher = _UnsearchedPhraseMatcher(ms, slop=self.slop, ordered=True, mindist=1)
+        return WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 else matcher
+
+
+def _unsearched_phrases(q: Any) -> Any:
+    """`q` with its phrases as `_UnsearchedPhrase`s (a copy; `q` is left as it is)."""
+
+    def unsearched(node: Any) -> Any:
+        if type(node) is wq.Phrase:
+            return _UnsearchedPhrase(node.fieldname, node.words, slop=node.slop, boost=node.boost, char_ranges=node.char_ranges)
+        return node
+
+    return q.accept(unsearched)
+
+
+_PHRASE_MATCHERS = (SpanNear2.SpanNear2Matcher, _UnsearchedPhraseMatcher)
 
 # When the documents to score are fewer than this share of a posting list, they are looked up in
 # it rather than the whole list being scored.
@@ -118,6 +173,12 @@ def _norms(B: float, K1: float, avgfl: float) -> list[float]:
     return table
 
 
+# A phrase word's (docnum, position) as one int, docnum · stride + position: a stride above any
+# Whoosh position (below 2³²), and not a power of two, so that the keys' low bits, which place them
+# in a set's table, differ from document to document (Fibonacci hashing's multiplier).
+_KEY_STRIDE = (1 << 32) + 0x9E3779B1
+
+
 # --- the matcher tree -------------------------------------------------------------------------------
 #
 # A segment's matcher becomes a tree of nodes, each able to give its documents (`members`), their
@@ -155,6 +216,8 @@ class _Leaf:
         """Every posting from where the matcher stands, a block at a time."""
         leaf = self.matcher
         ids, weights, values, blocks = self.ids, self.weights, self.values, self.blocks
+        if values is None and hasattr(leaf, "read_rest"):
+            leaf.read_rest(ids, weights, blocks)
         while leaf.is_active():
             if leaf._ids is None:
                 leaf._read_ids()
@@ -234,39 +297,41 @@ class _Leaf:
         norms = self.norms[0]
         return {w: [idf * ((w * k1p1) / (w + norm)) for norm in norms] for w in distinct}
 
-    def shifted_positions(self, docs: set[int], shift: int) -> dict[int, frozenset[int]]:
-        """docnum → the term's positions in it less `shift`, decoded by the field's own format.
+    def phrase_keys(self, docs: set[int], offset: int) -> Iterator[int]:
+        """`(docnum << 32) + position + offset` for each of the term's positions, in at least the
+        postings of `docs` (an offset in [0, 2³² − position) keeps each key within its document's).
 
-        Most postings hold one or two positions, so the same encoded values recur: each distinct one
-        is decoded once."""
+        A phrase stands in a document where its k-th word's keys less k meet: comparing those keys
+        as sets is done in C, where comparing each document's positions was a Python loop each."""
         if self.blocks is not None:
-            return self._shifted_from_blocks(docs, shift)
+            return self._keys_from_blocks(docs, offset)
         decode = self.matcher.format.decoder("positions")
-        decoded: dict[Any, frozenset[int]] = {}
-        found = {}
-        # The postings of `docs`, picked out in C.
-        for d, value in compress(zip(self.ids, self.values or ()), map(docs.__contains__, self.ids)):
-            positions = decoded.get(value)
-            if positions is None:
-                positions = decoded[value] = frozenset(map((-shift).__add__, decode(value)) if shift else decode(value))
-            found[d] = positions
-        return found
+        postings = compress(zip(self.ids, self.values or ()), map(docs.__contains__, self.ids))
+        return (d * _KEY_STRIDE + p + offset for d, value in postings for p in decode(value))
 
-
-    def _shifted_from_blocks(self, docs: set[int], shift: int) -> dict[int, frozenset[int]]:
-        # Only the blocks holding some of `docs` are read, each as two arrays (`block_positions`).
+    def _keys_from_blocks(self, docs: set[int], offset: int) -> Iterator[int]:
+        # Only the blocks holding some of `docs` are read (`block_positions`, two arrays each), and
+        # only the positions of `docs`' postings keyed, picked out in C.
         ids, matcher = self.ids, self.matcher
-        back = (-shift).__add__
-        found = {}
+        keyed: list[Iterator[int]] = []
         for first, skip, count, at in self.blocks or ():
             block_ids = ids[first : first + count]
             if docs.isdisjoint(block_ids):
                 continue
-            ends, positions = matcher.block_positions(at)
-            for i in compress(range(skip, skip + count), map(docs.__contains__, block_ids)):
-                here = positions[ends[i] : ends[i + 1]]
-                found[ids[first + i - skip]] = frozenset(map(back, here) if shift else here)
-        return found
+            counts, positions = matcher.block_positions(at)
+            if skip:
+                positions = positions[sum(counts[:skip]) :]
+                counts = counts[skip:]
+            chosen = list(map(docs.__contains__, block_ids))
+            if all(chosen):
+                bases = map(add, map(mul, block_ids, repeat(_KEY_STRIDE)), repeat(offset))
+            else:
+                bases = map(add, map(mul, compress(block_ids, chosen), repeat(_KEY_STRIDE)), repeat(offset))
+                positions = compress(positions, chain.from_iterable(map(repeat, chosen, counts)))
+                counts = compress(counts, chosen)
+            # Each posting's base key, repeated once per position, added to its positions.
+            keyed.append(map(add, chain.from_iterable(map(repeat, bases, counts)), positions))
+        return chain.from_iterable(keyed)
 
 
 class _Pair:
@@ -416,20 +481,23 @@ def _consecutive(candidates: set[int], words: list[_Leaf]) -> set[int]:
 
     What SpanNear2Matcher._get_spans finds with slop 1, in order, at distance at least 1: span by
     span, the next word must start right after the span so far ends, so a phrase of k words matches
-    exactly where some position p holds the first word, p + 1 the second, …, p + k − 1 the last."""
+    exactly where some position p holds the first word, p + 1 the second, …, p + k − 1 the last:
+    where the keys (docnum, p) of the first word, (docnum, q − 1) of the second at q, … all meet.
+    The rarest word's keys are made a set first and the others' only tested against it."""
     if not candidates:
         return set()
-    first, *rest = [leaf.shifted_positions(candidates, shift) for shift, leaf in enumerate(words)]
-    found = set()
-    for d in candidates:
-        starts = first[d]
-        for positions in rest:
-            starts = starts & positions[d]
-            if not starts:
-                break
-        else:
-            found.add(d)
-    return found
+    ordered = sorted(enumerate(words), key=lambda pair: len(pair[1].ids))
+    (shift, rarest), *others = ordered
+    # The k-th word's keys are offset by (phrase length − k): no offset is negative, so every key
+    # stays within its document's; a word at p < k offsets to a start before 0, which the first
+    # word (offset by the length, at p >= 0) never meets.
+    length = len(words)
+    starts = set(rarest.phrase_keys(candidates, length - shift))
+    for shift, leaf in others:
+        if not starts:
+            break
+        starts = starts.intersection(leaf.phrase_keys(candidates, length - shift))
+    return candidates.intersection([key // _KEY_STRIDE for key in starts])
 
 
 def _tree(matcher: Any, leaves: list[_Leaf], lengths: Callable[[str], bytes], deleted: frozenset[int]) -> Any:
@@ -453,7 +521,7 @@ def _tree(matcher: Any, leaves: list[_Leaf], lengths: Callable[[str], bytes], de
         if matcher.boost < 0:
             raise Unsupported("a negative boost")  # 0.0 · boost would be -0.0, which Whoosh never adds
         return None if child is None else child if matcher.boost == 1.0 else _Scale(child, matcher.boost)
-    if kind is _PHRASE_MATCHER:
+    if kind in _PHRASE_MATCHERS:
         if matcher.slop != 1 or not matcher.ordered or matcher.mindist != 1 or matcher.boost != 1.0:
             raise Unsupported("a phrase with slop")
         child = _tree(matcher.child, leaves, lengths, deleted)
@@ -517,7 +585,8 @@ class _Shape:
                 q = q.a
             else:
                 break
-        self.scored = q
+        # Phrases are found from their positions here: Whoosh's matcher need not look for its first.
+        self.scored = _unsearched_phrases(q)
 
 
 def ranked_page(
@@ -527,8 +596,9 @@ def ranked_page(
     lengths: FieldLengths,
     matches: Callable[[Any, Any], set[int]],
     coord_matcher: type,
+    first: int = 0,
 ) -> tuple[int, list[tuple[float, int]]] | None:
-    """(total matches, the best `wanted` (score, global docnum) pairs in Whoosh's order) for `q`,
+    """(total matches, the (score, global docnum) pairs ranked `first` to `wanted` − 1) for `q`,
     exactly as Whoosh's TopCollector would rank them; None when `q` is not a shape handled here.
 
     `matches(leaf searcher, query)` gives the documents a restriction allows (deleted ones never);
@@ -546,7 +616,7 @@ def ranked_page(
                 parts.append((offset, scores))
     except Unsupported:
         return None
-    return total, _best(parts, wanted)
+    return total, _best(parts, wanted, first)
 
 
 def _segment_scores(
@@ -636,23 +706,36 @@ def _tiered(
     return dict(zip(ordered, [max(0, min(h, words) - 1) + min(score / bound, 1.0) for h, score in zip(tiers, scores)]))
 
 
-def _best(parts: list[tuple[int, dict[int, float]]], wanted: int) -> list[tuple[float, int]]:
-    """The `wanted` best (score, global docnum) pairs of the segments' scores: higher score first,
-    then lower docnum (Whoosh's collector keeps (score, -docnum) in a heap and sorts it so)."""
+def _best(parts: list[tuple[int, dict[int, float]]], wanted: int, first: int = 0) -> list[tuple[float, int]]:
+    """The (score, global docnum) pairs ranked `first` to `wanted` − 1 among the segments' scores:
+    higher score first, then lower docnum (Whoosh's collector keeps (score, -docnum) in a heap and
+    sorts it so)."""
     values: list[float] = []
     for _, scores in parts:
         values.extend(scores.values())
+    if first >= len(values):
+        return []
     chosen: list[tuple[float, int]] = []
     if len(values) > wanted:
-        # Only the documents scoring at least the `wanted`-th best score are sorted; they are picked
-        # out in C (compress) rather than by a Python test per document.
+        # Only the documents scoring at least the `wanted`-th best score can be on the page; they
+        # are picked out in C (compress) rather than by a Python test per document.
         at_least = _kth_largest(values, wanted).__le__
-        for offset, scores in parts:
-            kept = compress(scores.items(), map(at_least, scores.values()))
-            chosen.extend((-score, offset + d) for d, score in kept)
+        kept = [(offset, compress(scores.items(), map(at_least, scores.values()))) for offset, scores in parts]
     else:
-        for offset, scores in parts:
-            chosen.extend((-score, offset + d) for d, score in scores.items())
+        kept = [(offset, iter(scores.items())) for offset, scores in parts]
+    if first:
+        # A deep page: those scoring above its first document's score come before it whatever
+        # their order, so they are only counted, and only the page's band of scores is sorted.
+        kept = [(offset, list(items)) for offset, items in kept]
+        above_page = sorted([score for _, items in kept for _, score in items], reverse=True)
+        top = above_page[first]
+        higher = bisect_left(above_page, -top, key=float.__neg__)
+        for offset, items in kept:
+            chosen.extend((-score, offset + d) for d, score in items if score <= top)
+        chosen.sort()
+        return [(-negated, docnum) for negated, docnum in chosen[first - higher : wanted - higher]]
+    for offset, items in kept:
+        chosen.extend((-score, offset + d) for d, score in items)
     chosen.sort()
     return [(-negated, docnum) for negated, docnum in chosen[:wanted]]
 

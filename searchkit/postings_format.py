@@ -35,7 +35,7 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left
-from itertools import accumulate
+from itertools import accumulate, repeat
 from pickle import load, loads
 from typing import Any, Sequence
 
@@ -147,6 +147,7 @@ def unpack_positions_tail(tail: bytes, count: int) -> list[bytes]:
 
 SPLIT_MARKER = b"S"  # a pickle (Whoosh's info) starts with its protocol opcode, 0x80
 SPLIT_INFO = struct.Struct("!cHIdBBBIBB")
+_BLOCK_LENGTH = struct.Struct("!i")  # a block's byte length after it, negative for the last
 TAIL_PICKLED = 0
 TAIL_POSITIONS = 1
 
@@ -259,13 +260,72 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         # The block's last id is at least the target, so the place is inside the block.
         self._i = bisect_left(self._ids, targetid, self._i)
 
+    def read_rest(self, ids: list[int], weights: list[float], blocks: list[tuple[int, int, int, int]] | None) -> None:
+        """Append the ids and weights of every posting from where the matcher stands to the end,
+        leaving it inactive; with `blocks`, append (index in `ids` of the block's first posting
+        read, that posting's index in the block, postings read, the block's `block_at()`) for each.
+
+        Ranking a page reads whole posting lists: the blocks after the current one are read in one
+        piece and taken apart in memory, rather than each by its own seeks and reads (`_goto`)."""
+        while self.is_active():
+            if self._ids is None:
+                self._read_ids()
+            if self._weights is None:
+                self._read_weights()
+            start = self._i
+            if blocks is not None:
+                blocks.append((len(ids), start, self._blocklength - start, self._block_at))
+            ids.extend(self._ids[start:] if start else self._ids)
+            weights.extend(self._weights[start:] if start else self._weights)
+            if self._lastblock:
+                self._next_block()
+                continue
+            position = self._nextoffset
+            length = self._length
+            if type(length) is tuple:
+                length = length[0]  # W3TermInfo.from_bytes leaves the length as struct.unpack's tuple
+            data = self._postfile.get(position, self._startoffset + length - position)
+            self._read_split_blocks(data, position, ids, weights, blocks)
+
+    def _read_split_blocks(
+        self, data: bytes, base: int, ids: list[int], weights: list[float], blocks: list[tuple[int, int, int, int]] | None
+    ) -> None:
+        # The blocks in `data` (the file from offset `base` to the postings' end), while they are
+        # split blocks: then the matcher is at its end. At a block in Whoosh's own layout, the
+        # matcher goes to it (`_goto`), for `read_rest` to read it and what follows the usual way.
+        unpack_info, info_size = SPLIT_INFO.unpack_from, SPLIT_INFO.size
+        unpack_length = _BLOCK_LENGTH.unpack_from
+        position = 0
+        while True:
+            if data[position + _INT_SIZE : position + _INT_SIZE + 1] != SPLIT_MARKER:
+                self._goto(base + position)
+                return
+            (length,) = unpack_length(data, position)
+            _, count, _, _, compression, _, _, head_length, _, _ = unpack_info(data, position + _INT_SIZE)
+            head_at = position + _INT_SIZE + info_size
+            head = data[head_at : head_at + head_length]
+            deltas, block_weights = loads(zlib.decompress(head) if compression else head)
+            if blocks is not None:
+                blocks.append((len(ids), 0, count, base + position))
+            ids.extend(accumulate(deltas))
+            if block_weights is None:  # Whoosh's minified weights: None for all 1.0, one float for all alike
+                weights.extend(repeat(1.0, count))
+            elif type(block_weights) is float:
+                weights.extend(repeat(block_weights, count))
+            else:
+                weights.extend(block_weights)
+            if length < 0:
+                self._atend = True
+                return
+            position += _INT_SIZE + length
+
     def block_at(self) -> int:
         """Where the current block starts, for `block_positions(at)` once the matcher has moved on."""
         return self._block_at
 
-    def block_positions(self, at: int) -> tuple[list[int], Any]:
-        """(ends, positions) of the block starting at file offset `at` (a `block_at()`): the
-        positions of its i-th posting are `positions[ends[i]:ends[i + 1]]`.
+    def block_positions(self, at: int) -> tuple[Sequence[int], Sequence[int]]:
+        """(counts, positions) of the block starting at file offset `at` (a `block_at()`): the
+        i-th posting has `counts[i]` positions, which follow those of the postings before it.
 
         A phrase needs the positions of a few documents of a block; this reads them as two arrays
         rather than making an encoded value for each posting. It moves the matcher to that block
@@ -276,13 +336,12 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         if len(info) == 9 and info[8] == TAIL_POSITIONS:
             start = self._dataoffset + self._headlength
             tail = self._postfile.get(start, self._nextoffset - start)
-            counts, positions = positions_arrays(zlib.decompress(tail) if info[7] else tail, self._blocklength)
-            return list(accumulate(counts, initial=0)), positions
+            return positions_arrays(zlib.decompress(tail) if info[7] else tail, self._blocklength)
         # Other blocks (Whoosh's own): each posting's value decoded by the field's format.
         self._read_values()
         decode = self.format.decoder("positions")
         decoded = [decode(value) for value in self._values]
-        return list(accumulate(map(len, decoded), initial=0)), [p for found in decoded for p in found]
+        return [len(found) for found in decoded], [p for found in decoded for p in found]
 
     def _read_values(self) -> None:
         if self._data is None:

@@ -1365,10 +1365,11 @@ class SearchIndex:
         """The total and one page of `q` (already restricted) by relevance: from `bulk_search` when
         it handles the query's shape (the same page, faster), else from Whoosh's collector."""
         if BULK_RANKING:
-            ranked = bulk_search.ranked_page(searcher, q, page * limit, self._lengths, _segment_matches, _CoordMatcher)
+            ranked = bulk_search.ranked_page(
+                searcher, q, page * limit, self._lengths, _segment_matches, _CoordMatcher, first=(page - 1) * limit
+            )
             if ranked is not None:
-                total, best = ranked
-                window = best[(page - 1) * limit :]
+                total, window = ranked
                 return total, [(searcher.stored_fields(docnum), float(score or 0.0)) for score, docnum in window]
         return self._collected(searcher, q, limit, page)
 

@@ -210,6 +210,13 @@ def test_every_match_is_scored_and_ordered_as_whoosh_does(ix: SearchIndex, text:
     results = searcher.search(q, limit=None)
     assert total == len(results) == len(best) > 0
     assert best == [(hit.score, hit.docnum) for hit in results]
+    # A page deep in the ranking (ranks first to wanted - 1) is that slice of the whole ranking,
+    # however its band of scores falls among ties.
+    for first, wanted in ((0, 7), (5, 15), (total // 3, total // 3 + 10), (total // 2, total // 2 + 1), (total - 4, total + 6)):
+        window = bulk_search.ranked_page(
+            searcher, q, wanted, ix._lengths, searcher_module._segment_matches, searcher_module._CoordMatcher, first=first
+        )
+        assert window == (total, best[first:wanted])
 
 
 def test_an_open_index_sees_later_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
