@@ -33,8 +33,8 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import Counter
-from itertools import chain, compress, repeat
-from operator import add, itemgetter, lshift, mul
+from itertools import accumulate, chain, compress, repeat
+from operator import add, itemgetter, mul, neg
 from typing import Any, Callable, Iterator
 
 from whoosh import query as wq
@@ -257,9 +257,13 @@ class _Leaf:
         return self._scores
 
     def _score_all(self) -> dict[int, float]:
+        return dict(zip(self.ids, self.score_list()))
+
+    def score_list(self) -> list[float]:
+        """Whoosh's BM25F score (`BM25FScorer._score`) of each posting, in posting order."""
         ids = self.ids
         if not ids:
-            return {}
+            return []
         norms, lengths = self.norms
         found = itemgetter(*ids)(lengths) if len(ids) > 1 else (lengths[ids[0]],)
         if 0 in found:
@@ -267,9 +271,9 @@ class _Leaf:
         weights = self.weights
         tables = self._tables(weights)
         if tables is not None:
-            return dict(zip(ids, [tables[w][b] for w, b in zip(weights, found)]))
+            return [tables[w][b] for w, b in zip(weights, found)]
         idf, k1p1 = self.idf, self.k1p1
-        return dict(zip(ids, [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]))
+        return [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]
 
     def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
         """The scores of `docs`, 0.0 where the term is absent.
@@ -298,8 +302,9 @@ class _Leaf:
         return {w: [idf * ((w * k1p1) / (w + norm)) for norm in norms] for w in distinct}
 
     def phrase_keys(self, docs: set[int], offset: int) -> Iterator[int]:
-        """`(docnum << 32) + position + offset` for each of the term's positions, in at least the
-        postings of `docs` (an offset in [0, 2³² − position) keeps each key within its document's).
+        """`docnum · _KEY_STRIDE + position + offset` for each of the term's positions, in at least
+        the postings of `docs` (an offset below the stride less the position keeps each key within
+        its document's).
 
         A phrase stands in a document where its k-th word's keys less k meet: comparing those keys
         as sets is done in C, where comparing each document's positions was a Python loop each."""
@@ -311,19 +316,28 @@ class _Leaf:
 
     def _keys_from_blocks(self, docs: set[int], offset: int) -> Iterator[int]:
         # Only the blocks holding some of `docs` are read (`block_positions`, two arrays each), and
-        # only the positions of `docs`' postings keyed, picked out in C.
+        # only the positions of `docs`' postings keyed: for a block mostly of `docs`, all at once
+        # in C; for a few postings of a common word's block, posting by posting, which leaves the
+        # rest of the block's positions untouched.
         ids, matcher = self.ids, self.matcher
         keyed: list[Iterator[int]] = []
         for first, skip, count, at in self.blocks or ():
             block_ids = ids[first : first + count]
-            if docs.isdisjoint(block_ids):
+            chosen = list(map(docs.__contains__, block_ids))
+            wanted = chosen.count(True)
+            if not wanted:
                 continue
             counts, positions = matcher.block_positions(at)
+            if wanted * 4 < count:
+                ends = list(accumulate(counts, initial=0))
+                for i in compress(range(count), chosen):
+                    base = block_ids[i] * _KEY_STRIDE + offset
+                    keyed.append(map(base.__add__, positions[ends[skip + i] : ends[skip + i + 1]]))
+                continue
             if skip:
                 positions = positions[sum(counts[:skip]) :]
                 counts = counts[skip:]
-            chosen = list(map(docs.__contains__, block_ids))
-            if all(chosen):
+            if wanted == count:
                 bases = map(add, map(mul, block_ids, repeat(_KEY_STRIDE)), repeat(offset))
             else:
                 bases = map(add, map(mul, compress(block_ids, chosen), repeat(_KEY_STRIDE)), repeat(offset))
@@ -607,13 +621,13 @@ def ranked_page(
     shape = _Shape(q)
     context = searcher.context(weighting=searcher.weighting)
     try:
-        parts: list[tuple[int, dict[int, float]]] = []
+        parts: list[tuple[int, list[int], list[float]]] = []
         total = 0
         for leaf_searcher, offset in searcher.leaf_searchers():
-            count, scores = _segment_scores(leaf_searcher, shape, context, wanted, lengths, matches, coord_matcher)
+            count, (docnums, scores) = _segment_scores(leaf_searcher, shape, context, wanted, lengths, matches, coord_matcher)
             total += count
-            if scores:
-                parts.append((offset, scores))
+            if docnums:
+                parts.append((offset, docnums, scores))
     except Unsupported:
         return None
     return total, _best(parts, wanted, first)
@@ -627,8 +641,8 @@ def _segment_scores(
     lengths: FieldLengths,
     matches: Callable[[Any, Any], set[int]],
     coord_matcher: type,
-) -> tuple[int, dict[int, float]]:
-    """(the segment's matches, docnum → score for at least those of them that can make the page)."""
+) -> tuple[int, tuple[list[int], list[float]]]:
+    """(the segment's matches, (docnums, scores) of at least those of them that can make the page)."""
     reader = leaf_searcher.reader()
     matcher = shape.scored.matcher(leaf_searcher, context)
     coord: Any = matcher if type(matcher) is coord_matcher else None
@@ -640,14 +654,14 @@ def _segment_scores(
     leaves: list[_Leaf] = []
     tree = _tree(matcher, leaves, lambda fieldname: lengths.raw(reader, fieldname), deleted)
     if tree is None:
-        return 0, {}
+        return 0, ([], [])
     # Restrictions first: a narrow date filter leaves few documents to look at.
     allowed: set[int] | None = None
     for required in shape.required:
         docs = matches(leaf_searcher, required)
         allowed = docs if allowed is None else allowed & docs
         if not allowed:
-            return 0, {}
+            return 0, ([], [])
     for leaf in leaves:
         leaf.read()
 
@@ -656,7 +670,7 @@ def _segment_scores(
         scores = tree.scores()
         for docnum in scores.keys() & deleted:
             del scores[docnum]
-        return len(scores), scores
+        return len(scores), (list(scores), list(scores.values()))
     # Every match holds some word, so the union of the words' documents is the matches (a new set).
     words = tree.words(allowed)
     found = set().union(*words.values())
@@ -666,11 +680,10 @@ def _segment_scores(
             break
         found -= matches(leaf_searcher, excluded)
     if not found:
-        return 0, {}
+        return 0, ([], [])
     field_lengths = lambda fieldname: lengths.raw(reader, fieldname)  # noqa: E731
     if coord is None:
-        ordered, scores = _scores_of(tree, leaves, found, field_lengths)
-        return len(found), dict(zip(ordered, scores))
+        return len(found), _scores_of(tree, leaves, found, field_lengths)
     return len(found), _tiered(coord, tree, leaves, words, found, wanted, field_lengths)
 
 
@@ -682,12 +695,13 @@ def _tiered(
     found: set[int],
     wanted: int,
     lengths: Callable[[str], bytes],
-) -> dict[int, float]:
-    """`_CoordMatcher.score`, (distinct words held − 1) + BM25/bound, for the documents that can make the page."""
+) -> tuple[list[int], list[float]]:
+    """`_CoordMatcher.score`, (distinct words held − 1) + BM25/bound, for the documents that can
+    make the page: (docnums, scores)."""
     words, bound = coord._words, coord._bound
     if words <= 1:  # one tier: no words counted
         ordered, scores = _scores_of(tree, leaves, found, lengths)
-        return dict(zip(ordered, [min(score / bound, 1.0) for score in scores]))
+        return ordered, [min(score / bound, 1.0) for score in scores]
     if len(by_text) == words:
         # The top tier holds every word. A document outside it scores at most (words − 2) + 1.0, so
         # when the top tier alone has `wanted` scores above words − 1, no other document can enter.
@@ -697,61 +711,64 @@ def _tiered(
             ordered, scores = _scores_of(tree, leaves, top, lengths)
             ranked = [tier + min(score / bound, 1.0) for score in scores]
             if min(ranked) > tier or sum(1 for score in ranked if score > tier) >= wanted:
-                return dict(zip(ordered, ranked))
+                return ordered, ranked
     held: Counter[int] = Counter()
     for docs in by_text.values():
         held.update(docs)
     ordered, scores = _scores_of(tree, leaves, found, lengths)
     tiers = map(held.__getitem__, ordered)
-    return dict(zip(ordered, [max(0, min(h, words) - 1) + min(score / bound, 1.0) for h, score in zip(tiers, scores)]))
+    return ordered, [max(0, min(h, words) - 1) + min(score / bound, 1.0) for h, score in zip(tiers, scores)]
 
 
-def _best(parts: list[tuple[int, dict[int, float]]], wanted: int, first: int = 0) -> list[tuple[float, int]]:
-    """The (score, global docnum) pairs ranked `first` to `wanted` − 1 among the segments' scores:
-    higher score first, then lower docnum (Whoosh's collector keeps (score, -docnum) in a heap and
-    sorts it so)."""
+def _best(parts: list[tuple[int, list[int], list[float]]], wanted: int, first: int = 0) -> list[tuple[float, int]]:
+    """The (score, global docnum) pairs ranked `first` to `wanted` − 1 among the segments'
+    (offset, docnums, scores): higher score first, then lower docnum (Whoosh's collector keeps
+    (score, -docnum) in a heap and sorts it so)."""
     values: list[float] = []
-    for _, scores in parts:
-        values.extend(scores.values())
+    for _, _, scores in parts:
+        values.extend(scores)
     if first >= len(values):
         return []
-    chosen: list[tuple[float, int]] = []
     if len(values) > wanted:
         # Only the documents scoring at least the `wanted`-th best score can be on the page; they
         # are picked out in C (compress) rather than by a Python test per document.
         at_least = _kth_largest(values, wanted).__le__
-        kept = [(offset, compress(scores.items(), map(at_least, scores.values()))) for offset, scores in parts]
-    else:
-        kept = [(offset, iter(scores.items())) for offset, scores in parts]
+        kept = []
+        for offset, docnums, scores in parts:
+            chosen = list(map(at_least, scores))
+            kept.append((offset, list(compress(docnums, chosen)), list(compress(scores, chosen))))
+        parts = kept
+    higher = 0
     if first:
         # A deep page: those scoring above its first document's score come before it whatever
         # their order, so they are only counted, and only the page's band of scores is sorted.
-        kept = [(offset, list(items)) for offset, items in kept]
-        above_page = sorted([score for _, items in kept for _, score in items], reverse=True)
-        top = above_page[first]
-        higher = bisect_left(above_page, -top, key=float.__neg__)
-        for offset, items in kept:
-            chosen.extend((-score, offset + d) for d, score in items if score <= top)
-        chosen.sort()
-        return [(-negated, docnum) for negated, docnum in chosen[first - higher : wanted - higher]]
-    for offset, items in kept:
-        chosen.extend((-score, offset + d) for d, score in items)
-    chosen.sort()
-    return [(-negated, docnum) for negated, docnum in chosen[:wanted]]
+        ranked = sorted([score for _, _, scores in parts for score in scores], reverse=True)
+        top = ranked[first]
+        higher = bisect_left(ranked, -top, key=neg)
+        within = top.__ge__
+        banded = []
+        for offset, docnums, scores in parts:
+            chosen = list(map(within, scores))
+            banded.append((offset, compress(docnums, chosen), compress(scores, chosen)))
+        parts = banded  # type: ignore[assignment]
+    page = [(-score, offset + d) for offset, docnums, scores in parts for d, score in zip(docnums, scores)]
+    page.sort()
+    return [(-negated, docnum) for negated, docnum in page[first - higher : wanted - higher]]
 
 
 def _kth_largest(values: list[float], k: int) -> float:
     """The k-th largest of `values` (1 <= k < len(values))."""
-    if len(values) <= 8 * k:
+    if len(values) <= 4096:
         return sorted(values, reverse=True)[k - 1]
     if k <= 256:
         return heapq.nlargest(k, values)[-1]
-    # A deep page: a guess from an evenly spaced sample, below which fall all but a little more
-    # than k values, leaves few values to sort; they are picked out in C. When the guess is too
-    # high, all are sorted.
-    step = len(values) // (4 * k)
+    # A deep page: a guess from an evenly spaced sample of ~4,096 values, placed a few standard
+    # deviations of the sample's count below where the k-th would fall, leaves a little more than
+    # k values above it to sort; they are picked out in C. When the guess is too high, all are sorted.
+    step = len(values) // 4096
     sample = sorted(values[::step], reverse=True)
-    rank = k // step + k // (4 * step) + 8
+    expected = k / step
+    rank = int(expected + 4 * expected**0.5) + 8
     if rank < len(sample):
         guess = sample[rank]
         above = list(compress(values, map(guess.__le__, values)))

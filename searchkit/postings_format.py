@@ -195,6 +195,7 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
     _headlength: int | None = None
     _info: tuple[Any, ...] = ()
     _block_at = 0  # the file offset of the current block, for `block_positions` to come back to
+    _rest: tuple[int, bytes] | None = None  # (file offset, bytes) of the blocks `read_rest` read at once
 
     def _goto(self, position: int) -> None:
         # W3LeafMatcher._goto, reading either info tuple.
@@ -285,6 +286,7 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
             if type(length) is tuple:
                 length = length[0]  # W3TermInfo.from_bytes leaves the length as struct.unpack's tuple
             data = self._postfile.get(position, self._startoffset + length - position)
+            self._rest = (position, data)
             self._read_split_blocks(data, position, ids, weights, blocks)
 
     def _read_split_blocks(
@@ -331,6 +333,16 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         rather than making an encoded value for each posting. It moves the matcher to that block
         without resetting where its postings end, so call it once the matcher is done with them
         (as `bulk_search` does, after reading every block's ids)."""
+        rest = self._rest
+        if rest is not None and rest[0] <= at < rest[0] + len(rest[1]):
+            # A block `read_rest` read: its tail is in memory already.
+            data, place = rest[1], at - rest[0]
+            (length,) = _BLOCK_LENGTH.unpack_from(data, place)
+            if data[place + _INT_SIZE : place + _INT_SIZE + 1] == SPLIT_MARKER:
+                _, count, _, _, _, _, _, head_length, tail_compression, layout = SPLIT_INFO.unpack_from(data, place + _INT_SIZE)
+                if layout == TAIL_POSITIONS:
+                    tail = data[place + _INT_SIZE + SPLIT_INFO.size + head_length : place + _INT_SIZE + abs(length)]
+                    return positions_arrays(zlib.decompress(tail) if tail_compression else tail, count)
         self._goto(at)
         info = self._info
         if len(info) == 9 and info[8] == TAIL_POSITIONS:
