@@ -34,7 +34,8 @@ from .postings_format import CompactPositions, encode_positions
 #    version-3 searchkit cannot read.
 # 5: positions as integers (`postings_format.CompactPositions`), block infos as structs, and one
 #    `date` term a document instead of eight.
-SCHEMA_VERSION = 5
+# 6: a posting block's head (document number deltas, weights) as arrays instead of a pickle.
+SCHEMA_VERSION = 6
 
 TITLE_BOOST = 2.0
 

@@ -45,7 +45,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from .postings_format import (
-    SPLIT_INFO, SPLIT_MARKER, TAIL_PICKLED, TAIL_POSITIONS, CompactPositions, head_and_tail, pack_positions_tail,
+    SPLIT_INFO, SPLIT_MARKER, TAIL_PICKLED, TAIL_POSITIONS, CompactPositions, head_and_tail, pack_head, pack_positions_tail,
     read_block_info,
 )
 from .schema import NewsText, PreAnalyzed
@@ -628,15 +628,8 @@ class _TermWriter:
             top = 0
         stored_weights = array("f", weights)
 
-        # The minified block: delta-coded ids, weights (None when all 1.0, one number when all
-        # equal), then the values by the format's fixed size.
+        # Delta-coded ids, the weights, then the values by the format's fixed size.
         deltas = tuple(ids) if count == 1 else tuple(map(operator.sub, ids, [0] + ids[:-1]))
-        if stored_weights.count(1.0) == count:
-            mini_weights: Any = None
-        elif stored_weights.count(stored_weights[0]) == count:
-            mini_weights = stored_weights[0]
-        else:
-            mini_weights = tuple(stored_weights)
         fixedsize = self._fixedsize
         mini_values: Any = None  # a positions tail (`_compact_positions`) takes `values` as they are
         if fixedsize != 0 and not self._compact_positions:
@@ -644,7 +637,7 @@ class _TermWriter:
             mini_values = tuple(present) if fixedsize is None or fixedsize < 0 else b"".join(present)
         if self._split:
             # `postings_format`: ids and weights (the head) apart from the values (the tail).
-            head, head_compression = self._compressed(pickle.dumps((deltas, mini_weights), 2))
+            head, head_compression = self._compressed(pack_head(deltas, stored_weights))
             layout = TAIL_PICKLED
             if self._compact_positions:
                 layout = TAIL_POSITIONS
@@ -659,6 +652,13 @@ class _TermWriter:
                 len(head), tail_compression, layout,
             )
         else:
+            # Whoosh's minified weights: None when all are 1.0, one number when all are equal.
+            if stored_weights.count(1.0) == count:
+                mini_weights: Any = None
+            elif stored_weights.count(stored_weights[0]) == count:
+                mini_weights = stored_weights[0]
+            else:
+                mini_weights = tuple(stored_weights)
             databytes, compression = self._compressed(pickle.dumps((deltas, mini_weights, mini_values), 2))
             info = (count, ids[-1], top, compression, _length_byte(minlength), _length_byte(maxlength))
             infobytes = pickle.dumps(info, 2)

@@ -14,8 +14,8 @@ from whoosh import index as whoosh_index
 from searchkit.indexer import IndexOptions, index_paths
 from searchkit.models import Article
 from searchkit.postings_format import (
-    SPLIT_INFO, CompactPositions, decode_positions, encode_positions, pack_positions_tail, read_block_info,
-    unpack_positions_tail,
+    SPLIT_INFO, CompactPositions, decode_positions, encode_positions, pack_head, pack_positions_tail, read_block_info,
+    unpack_head, unpack_positions_tail,
 )
 from searchkit.schema import build_schema
 from searchkit.searcher import open_index
@@ -50,6 +50,28 @@ def test_a_blocks_positions_come_back_as_they_were_encoded(top: int) -> None:
     count_width = 1 if max(map(len, postings)) < 256 else 2
     width = 1 if top <= 256 else 2 if top <= 65536 else 4
     assert len(tail) == 2 + count_width * len(values) + width * sum(map(len, postings))
+
+
+@pytest.mark.parametrize(
+    ("deltas", "weights", "widths"),
+    [
+        ([5], [1.0], (1, 0)),  # one posting, weight 1.0: no weights written
+        ([0, 1, 1, 3], [1.0, 1.0, 1.0, 1.0], (1, 0)),
+        ([300, 2, 70_000], [2.0, 7.0, 1.0], (4, 1)),  # term frequencies: whole numbers, one byte each
+        ([1, 1], [300.0, 2.0], (1, 2)),
+        ([1, 1], [70_000.0, 2.0], (1, 4)),
+        ([1, 2, 3], [0.5, 2.0, 1.25], (1, 4)),  # a field boost's fractions: float32s
+    ],
+)
+def test_a_blocks_head_comes_back_as_it_was_packed(deltas: list[int], weights: list[float], widths: tuple[int, int]) -> None:
+    from array import array
+
+    head = pack_head(deltas, array("f", weights))
+    got_deltas, got_weights = unpack_head(head, len(deltas))
+    assert list(got_deltas) == deltas
+    assert (list(got_weights) if got_weights is not None else [1.0] * len(deltas)) == weights
+    # Each array in the narrowest type that holds it (two type codes first).
+    assert len(head) == 2 + widths[0] * len(deltas) + widths[1] * len(deltas)
 
 
 def test_block_infos_are_structs_and_whooshs_pickles_still_read() -> None:
@@ -124,6 +146,8 @@ def test_block_positions_read_both_block_layouts(tmp_path: Path) -> None:
                     blocks.append((matcher.block_at(), matcher._blocklength))
                     for _ in range(matcher._blocklength):
                         expected.append(matcher.value_as("positions"))
+                        # Whoosh's matchers see each weight as a float: the term's frequency here.
+                        assert type(matcher.weight()) is float and matcher.weight() == len(expected[-1])
                         matcher.next()
                 got = []
                 for at, count in blocks:
