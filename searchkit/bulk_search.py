@@ -33,9 +33,9 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import Counter
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, compress, repeat
 from operator import add, itemgetter, mul, neg
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Sequence
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -173,12 +173,6 @@ def _norms(B: float, K1: float, avgfl: float) -> list[float]:
     return table
 
 
-# A phrase word's (docnum, position) as one int, docnum · stride + position: a stride above any
-# Whoosh position (below 2³²), and not a power of two, so that the keys' low bits, which place them
-# in a set's table, differ from document to document (Fibonacci hashing's multiplier).
-_KEY_STRIDE = (1 << 32) + 0x9E3779B1
-
-
 # --- the matcher tree -------------------------------------------------------------------------------
 #
 # A segment's matcher becomes a tree of nodes, each able to give its documents (`members`), their
@@ -301,51 +295,26 @@ class _Leaf:
         norms = self.norms[0]
         return {w: [idf * ((w * k1p1) / (w + norm)) for norm in norms] for w in distinct}
 
-    def phrase_keys(self, docs: set[int], offset: int) -> Iterator[int]:
-        """`docnum · _KEY_STRIDE + position + offset` for each of the term's positions, in at least
-        the postings of `docs` (an offset below the stride less the position keeps each key within
-        its document's).
-
-        A phrase stands in a document where its k-th word's keys less k meet: comparing those keys
-        as sets is done in C, where comparing each document's positions was a Python loop each."""
-        if self.blocks is not None:
-            return self._keys_from_blocks(docs, offset)
-        decode = self.matcher.format.decoder("positions")
-        postings = compress(zip(self.ids, self.values or ()), map(docs.__contains__, self.ids))
-        return (d * _KEY_STRIDE + p + offset for d, value in postings for p in decode(value))
-
-    def _keys_from_blocks(self, docs: set[int], offset: int) -> Iterator[int]:
-        # Only the blocks holding some of `docs` are read (`block_positions`, two arrays each), and
-        # only the positions of `docs`' postings keyed: for a block mostly of `docs`, all at once
-        # in C; for a few postings of a common word's block, posting by posting, which leaves the
-        # rest of the block's positions untouched.
+    def positions_of(self, docs: set[int]) -> dict[int, Sequence[int]]:
+        """docnum → the term's positions there, for at least the postings of `docs`."""
+        if self.blocks is None:
+            decode = self.matcher.format.decoder("positions")
+            postings = compress(zip(self.ids, self.values or ()), map(docs.__contains__, self.ids))
+            return {d: decode(value) for d, value in postings}
+        # Only the blocks holding some of `docs` are read (`block_positions`, two arrays each); a
+        # posting's positions are a slice of the block's array, cut in C.
         ids, matcher = self.ids, self.matcher
-        keyed: list[Iterator[int]] = []
-        for first, skip, count, at in self.blocks or ():
+        found: dict[int, Sequence[int]] = {}
+        for first, skip, count, at in self.blocks:
             block_ids = ids[first : first + count]
             chosen = list(map(docs.__contains__, block_ids))
-            wanted = chosen.count(True)
-            if not wanted:
+            if True not in chosen:
                 continue
             counts, positions = matcher.block_positions(at)
-            if wanted * 4 < count:
-                ends = list(accumulate(counts, initial=0))
-                for i in compress(range(count), chosen):
-                    base = block_ids[i] * _KEY_STRIDE + offset
-                    keyed.append(map(base.__add__, positions[ends[skip + i] : ends[skip + i + 1]]))
-                continue
-            if skip:
-                positions = positions[sum(counts[:skip]) :]
-                counts = counts[skip:]
-            if wanted == count:
-                bases = map(add, map(mul, block_ids, repeat(_KEY_STRIDE)), repeat(offset))
-            else:
-                bases = map(add, map(mul, compress(block_ids, chosen), repeat(_KEY_STRIDE)), repeat(offset))
-                positions = compress(positions, chain.from_iterable(map(repeat, chosen, counts)))
-                counts = compress(counts, chosen)
-            # Each posting's base key, repeated once per position, added to its positions.
-            keyed.append(map(add, chain.from_iterable(map(repeat, bases, counts)), positions))
-        return chain.from_iterable(keyed)
+            ends = list(accumulate(counts, initial=0))[skip:]
+            slices = map(slice, compress(ends, chosen), compress(ends[1:], chosen))
+            found.update(zip(compress(block_ids, chosen), map(positions.__getitem__, slices)))
+        return found
 
 
 class _Pair:
@@ -495,23 +464,32 @@ def _consecutive(candidates: set[int], words: list[_Leaf]) -> set[int]:
 
     What SpanNear2Matcher._get_spans finds with slop 1, in order, at distance at least 1: span by
     span, the next word must start right after the span so far ends, so a phrase of k words matches
-    exactly where some position p holds the first word, p + 1 the second, …, p + k − 1 the last:
-    where the keys (docnum, p) of the first word, (docnum, q − 1) of the second at q, … all meet.
-    The rarest word's keys are made a set first and the others' only tested against it."""
+    exactly where some position p holds the first word, p + 1 the second, …, p + k − 1 the last.
+    Positions are small numbers (Python keeps one object for each below 257), so each document's
+    test is a set of the first word's positions met by the next ones' less their place."""
     if not candidates:
         return set()
-    ordered = sorted(enumerate(words), key=lambda pair: len(pair[1].ids))
-    (shift, rarest), *others = ordered
-    # The k-th word's keys are offset by (phrase length − k): no offset is negative, so every key
-    # stays within its document's; a word at p < k offsets to a start before 0, which the first
-    # word (offset by the length, at p >= 0) never meets.
-    length = len(words)
-    starts = set(rarest.phrase_keys(candidates, length - shift))
-    for shift, leaf in others:
-        if not starts:
-            break
-        starts = starts.intersection(leaf.phrase_keys(candidates, length - shift))
-    return candidates.intersection([key // _KEY_STRIDE for key in starts])
+    first, *rest = [leaf.positions_of(candidates) for leaf in words]
+    found = []
+    if len(rest) == 1:
+        second = rest[0]
+        for d in candidates:
+            if not frozenset(first[d]).isdisjoint(map(_ONE_BACK, second[d])):
+                found.append(d)
+        return set(found)
+    backs = [(-k).__add__ for k in range(1, len(words))]
+    for d in candidates:
+        starts = set(first[d])
+        for back, positions in zip(backs, rest):
+            starts.intersection_update(map(back, positions[d]))
+            if not starts:
+                break
+        else:
+            found.append(d)
+    return set(found)
+
+
+_ONE_BACK = (-1).__add__
 
 
 def _tree(matcher: Any, leaves: list[_Leaf], lengths: Callable[[str], bytes], deleted: frozenset[int]) -> Any:
