@@ -41,10 +41,10 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import IntersectionMatcher, NullMatcher, UnionMatcher
 from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
-from whoosh.reading import SegmentReader
 from whoosh.query.spans import SpanNear2
+from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.util import make_binary_tree
-from whoosh.scoring import BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
 from .whoosh_readers import deleted_docnums as _deleted
@@ -68,6 +68,55 @@ class _UnsearchedPhraseMatcher(SpanNear2.SpanNear2Matcher):  # type: ignore[misc
         self._spans = None
 
 
+def _term_matcher(searcher: Any, context: Any, fieldname: str, text: bytes) -> Any:
+    """What `searcher.postings(fieldname, text)` gives a segment's searcher, from one look-up in
+    the term table: `Term.matcher` asks whether the term is there, `BM25FScorer` reads its term
+    info, and `SegmentReader.postings` reads it again (~20 µs a term a segment). None when the
+    weighting, field or reader is not the kind this reproduces (the caller asks Whoosh then)."""
+    reader = searcher.reader()
+    weighting = context.weighting if context is not None else searcher.weighting
+    field = searcher.schema[fieldname]
+    # Any BM25F whose scorer is BM25F's own (searchkit's changes only its idf, which `parent.idf` asks).
+    if type(reader) is not SegmentReader or not isinstance(weighting, BM25F) or type(weighting).scorer is not BM25F.scorer:
+        return None
+    if not field.scorable:
+        return None
+    try:
+        terminfo = reader._terms.term_info(fieldname, text)
+    except TermNotFound:
+        return NullMatcher()
+    # BM25F.scorer → BM25FScorer.__init__ and WeightLengthScorer.setup, given the term info.
+    scorer = BM25FScorer.__new__(BM25FScorer)
+    parent = searcher.get_parent()
+    scorer.idf = parent.idf(fieldname, text)
+    scorer.avgfl = parent.avg_field_length(fieldname) or 1
+    scorer.B = weighting._field_B.get(fieldname, weighting.B)
+    scorer.K1 = weighting.K1
+    scorer.qf = 1
+    scorer.dfl = lambda docid: searcher.doc_field_length(docid, fieldname, 1)
+    scorer._maxquality = scorer._score(terminfo.max_weight(), terminfo.min_length())
+    matcher = reader._codec.postings_reader(reader._terms._postfile, terminfo, field.format, term=(fieldname, text), scorer=scorer)
+    deleted = reader.deleted_docs_set
+    return FilterMatcher(matcher, deleted, exclude=True) if deleted else matcher
+
+
+class _DirectTerm(wq.Term):  # type: ignore[misc]
+    """A term whose segment matchers come from `_term_matcher` (`whoosh.query.Term.matcher` with
+    one look-up instead of four)."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if self.minquality or self.fieldname not in searcher.schema:
+            return super().matcher(searcher, context)
+        try:
+            text = searcher.schema[self.fieldname].to_bytes(self.text)
+        except ValueError:
+            return NullMatcher()
+        matcher = _term_matcher(searcher, context, self.fieldname, text)
+        if matcher is None:
+            return super().matcher(searcher, context)
+        return WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 and type(matcher) is not _NULL_MATCHER else matcher
+
+
 class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
     """A phrase whose matcher is an `_UnsearchedPhraseMatcher`: `whoosh.query.Phrase.matcher`
     with that one change (same checks, same words' matchers, same boost)."""
@@ -86,20 +135,29 @@ class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
                 word = field.to_bytes(word)
             except ValueError:
                 return NullMatcher()
-            if (fieldname, word) not in reader:
-                return NullMatcher()
             words.append(word)
-        ms = [wq.Term(fieldname, word).matcher(searcher, context) for word in words]
+        ms = []
+        for word in words:
+            m = _term_matcher(searcher, context, fieldname, word)
+            if m is None:
+                m = wq.Term(fieldname, word).matcher(searcher, context) if (fieldname, word) in reader else NullMatcher()
+            if type(m) is _NULL_MATCHER:
+                return m  # a word the segment lacks: no phrase there (Whoosh checks each word first)
+            ms.append(m)
         matcher = _UnsearchedPhraseMatcher(ms, slop=self.slop, ordered=True, mindist=1)
         return WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 else matcher
 
 
 def _unsearched_phrases(q: Any) -> Any:
-    """`q` with its phrases as `_UnsearchedPhrase`s (a copy; `q` is left as it is)."""
+    """`q` with its phrases as `_UnsearchedPhrase`s and its terms as `_DirectTerm`s (a copy; `q`
+    is left as it is)."""
 
     def unsearched(node: Any) -> Any:
-        if type(node) is wq.Phrase:
+        kind = type(node)
+        if kind is wq.Phrase:
             return _UnsearchedPhrase(node.fieldname, node.words, slop=node.slop, boost=node.boost, char_ranges=node.char_ranges)
+        if kind is wq.Term:
+            return _DirectTerm(node.fieldname, node.text, boost=node.boost, minquality=node.minquality)
         return node
 
     return q.accept(unsearched)
