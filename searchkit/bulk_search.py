@@ -34,8 +34,8 @@ import heapq
 from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate, compress, repeat
-from operator import add, itemgetter, mul, neg
-from typing import Any, Callable, Sequence
+from operator import add, eq, itemgetter, mul, neg, not_
+from typing import Any, Callable, Iterator, Sequence
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -168,6 +168,8 @@ _PHRASE_MATCHERS = (SpanNear2.SpanNear2Matcher, _UnsearchedPhraseMatcher)
 # When the documents to score are fewer than this share of a posting list, they are looked up in
 # it rather than the whole list being scored.
 _DENSE_SHARE = 1.0
+# When they are fewer than 1/this of it, each is found by bisection instead of by a dict of it.
+_BISECT_SHARE = 4
 
 
 class Unsupported(Exception):
@@ -334,12 +336,27 @@ class _Leaf:
         whole posting list is scored and looked up."""
         if len(docs) >= len(self.ids) * _DENSE_SHARE:
             return list(map(self._all_scores().get, docs, repeat(0.0)))
-        if self._weight_of is None:
-            self._weight_of = dict(zip(self.ids, self.weights))
         idf, k1p1 = self.idf, self.k1p1
         norms = self.norms[0]
-        weights = map(self._weight_of.get, docs, repeat(0.0))
-        return [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, lengths(self.fieldname))]
+        return [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(self._weights_of(docs), lengths(self.fieldname))]
+
+    def _weights_of(self, docs: list[int]) -> Iterator[float]:
+        """The term's weight in each of `docs`, 0.0 where it is absent."""
+        ids = self.ids
+        if self._weight_of is None and len(docs) * _BISECT_SHARE < len(ids):
+            # Far fewer documents than postings (a phrase's matches among a common word's
+            # postings): each is found by bisection, in C, rather than by a dict of every posting.
+            places = list(map(bisect_left, repeat(ids), docs))
+            size = len(ids)
+            ids_past_end = ids + [-1]  # a place past the end holds no document
+            present = list(map(eq, map(ids_past_end.__getitem__, places), docs))
+            weights = self.weights + [0.0]
+            # An absent document's place becomes the end, where the weight is 0.0.
+            places = map(add, map(mul, places, present), map(mul, repeat(size), map(not_, present)))
+            return map(weights.__getitem__, places)
+        if self._weight_of is None:
+            self._weight_of = dict(zip(ids, self.weights))
+        return map(self._weight_of.get, docs, repeat(0.0))
 
     def _tables(self, weights: list[float]) -> dict[float, list[float]] | None:
         """weight → the score for each length byte, when the postings far outnumber the table's
