@@ -783,52 +783,52 @@ def _best(parts: list[tuple[int, list[int], list[float]]], wanted: int, first: i
     if first >= len(values):
         return []
     if len(values) > wanted:
-        # Only the documents scoring at least the `wanted`-th best score can be on the page; they
-        # are picked out in C (compress) rather than by a Python test per document.
-        at_least = _kth_largest(values, wanted).__le__
-        kept = []
-        for offset, docnums, scores in parts:
-            chosen = list(map(at_least, scores))
-            kept.append((offset, list(compress(docnums, chosen)), list(compress(scores, chosen))))
+        # Only the documents scoring at least the `wanted`-th best score can be on the page. They
+        # are picked out in C (compress) above a floor at or below that score: a guess from a
+        # sample (`_floor`), or the score itself when the guess leaves too few.
+        floor = _floor(values, wanted)
+        kept = _at_least(parts, floor)
+        if sum(len(docnums) for _, docnums, _ in kept) < wanted:
+            kept = _at_least(parts, sorted(values, reverse=True)[wanted - 1])
         parts = kept
-    higher = 0
-    if first:
-        # A deep page: those scoring above its first document's score come before it whatever
-        # their order, so they are only counted, and only the page's band of scores is sorted.
-        ranked = sorted([score for _, _, scores in parts for score in scores], reverse=True)
-        top = ranked[first]
-        higher = bisect_left(ranked, -top, key=neg)
-        within = top.__ge__
-        banded = []
-        for offset, docnums, scores in parts:
-            chosen = list(map(within, scores))
-            banded.append((offset, compress(docnums, chosen), compress(scores, chosen)))
-        parts = banded  # type: ignore[assignment]
-    page = [(-score, offset + d) for offset, docnums, scores in parts for d, score in zip(docnums, scores)]
+    # The page's band of scores: from its first document's to its last's. Those above it come
+    # before the page whatever their order, so they are only counted; only the band is sorted.
+    ranked = sorted([score for _, _, scores in parts for score in scores], reverse=True)
+    top, bottom = ranked[first], ranked[min(wanted, len(ranked)) - 1]
+    higher = bisect_left(ranked, -top, key=neg) if first else 0
+    page = [
+        (-score, offset + d)
+        for offset, docnums, scores in parts
+        for d, score in zip(docnums, scores)
+        if bottom <= score <= top
+    ]
     page.sort()
     return [(-negated, docnum) for negated, docnum in page[first - higher : wanted - higher]]
 
 
-def _kth_largest(values: list[float], k: int) -> float:
-    """The k-th largest of `values` (1 <= k < len(values))."""
+def _at_least(parts: list[tuple[int, list[int], list[float]]], floor: float) -> list[tuple[int, list[int], list[float]]]:
+    """`parts` with only the documents scoring `floor` or more, picked out in C."""
+    kept = []
+    for offset, docnums, scores in parts:
+        chosen = list(map(floor.__le__, scores))
+        kept.append((offset, list(compress(docnums, chosen)), list(compress(scores, chosen))))
+    return kept
+
+
+def _floor(values: list[float], k: int) -> float:
+    """A score at or below the k-th largest of `values` (1 <= k < len(values)), with few more
+    than k values at or above it: the k-th itself when that is cheap to find. For a deep page,
+    a guess from an evenly spaced sample of ~4,096 values, placed a few standard deviations of
+    the sample's count below where the k-th would fall (the caller checks it)."""
     if len(values) <= 4096:
         return sorted(values, reverse=True)[k - 1]
     if k <= 256:
         return heapq.nlargest(k, values)[-1]
-    # A deep page: a guess from an evenly spaced sample of ~4,096 values, placed a few standard
-    # deviations of the sample's count below where the k-th would fall, leaves a little more than
-    # k values above it to sort; they are picked out in C. When the guess is too high, all are sorted.
     step = len(values) // 4096
     sample = sorted(values[::step], reverse=True)
     expected = k / step
     rank = int(expected + 4 * expected**0.5) + 8
-    if rank < len(sample):
-        guess = sample[rank]
-        above = list(compress(values, map(guess.__le__, values)))
-        if len(above) >= k:
-            above.sort(reverse=True)
-            return above[k - 1]
-    return sorted(values, reverse=True)[k - 1]
+    return sample[rank] if rank < len(sample) else sample[-1]
 
 
 __all__ = ["FieldLengths", "ranked_page"]

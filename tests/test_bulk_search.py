@@ -247,3 +247,21 @@ def test_an_optional_word_is_scored_where_its_required_word_skips_to() -> None:
     matcher = AndMaybeMatcher(ListMatcher([1, 10], all_weights=2.0), ListMatcher([1, 5, 10], all_weights=3.0))
     matcher.skip_to(3)
     assert (matcher.id(), matcher.b.id(), matcher.score()) == (10, 10, 5.0)
+
+
+@pytest.mark.parametrize("distinct", [7, 1000, None], ids=["heavy-ties", "some-ties", "no-ties"])
+def test_a_page_of_many_scores_is_that_slice_of_their_full_order(distinct: int | None) -> None:
+    # Past 4,096 scores the page's floor is guessed from a sample (and checked): whatever the
+    # guess, every window equals the brute-force order (score descending, then docnum).
+    rng = random.Random(distinct or 0)
+    parts = []
+    offset = 0
+    for size in (20_000, 7, 31_000, 0, 9_000):
+        docnums = rng.sample(range(size * 2), size)  # a segment's documents in any order
+        scores = [float(rng.randrange(distinct)) if distinct else rng.random() for _ in range(size)]
+        parts.append((offset, docnums, scores))
+        offset += size * 2
+    everything = sorted((-score, offset + d) for offset, docnums, scores in parts for d, score in zip(docnums, scores))
+    expected = [(-negated, docnum) for negated, docnum in everything]
+    for first, wanted in ((0, 10), (0, 300), (990, 1000), (4_990, 5_000), (30_000, 30_010), (59_990, 60_000), (59_995, 60_010)):
+        assert bulk_search._best(parts, wanted, first) == expected[first:wanted]
