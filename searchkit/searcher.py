@@ -1313,8 +1313,9 @@ class SearchIndex:
         else:
             ranked_q, filter_q = self._with_feedback(searcher, query, parsed.q, filter_q, sort)
             total, page_hits = self._run(searcher, ranked_q, filter_q, limit, page, sort)
+        specs = _match_specs(parsed.q)
         hits = tuple(
-            self._hit(fields, score, rank, parsed.q, fragments)
+            self._hit(fields, score, rank, specs, fragments)
             for rank, (fields, score) in enumerate(page_hits, start=(page - 1) * limit + 1)
         )
         suggestion = None
@@ -1434,7 +1435,9 @@ class SearchIndex:
             return None
         return parts[0] if len(parts) == 1 else wq.And(parts)
 
-    def _hit(self, fields: dict[str, Any], score: float, rank: int, q: Any, fragments: int) -> Hit:
+    def _hit(self, fields: dict[str, Any], score: float, rank: int, specs: tuple[Any, Any], fragments: int) -> Hit:
+        """A page's hit; `specs` (`_match_specs`) are the query's terms and phrases in body and title."""
+        body_spec, title_spec = specs
         title = str(fields.get("title") or "")
         body = str(fields.get("body") or "")
         return Hit(
@@ -1447,8 +1450,8 @@ class SearchIndex:
             section=str(fields.get("section") or ""),
             url=str(fields.get("url") or ""),
             path=str(fields.get("path") or ""),
-            snippets=self._highlighter.snippets(body, highlight.match_spec(q, "body"), fragments),
-            title_highlights=highlight.highlight_spans(title, highlight.match_spec(q, "title")),
+            snippets=self._highlighter.snippets(body, body_spec, fragments),
+            title_highlights=highlight.highlight_spans(title, title_spec),
         )
 
     # articles
@@ -1487,8 +1490,9 @@ class SearchIndex:
         total = len(results)
         start = (page - 1) * limit
         window = results[start : start + limit] if start < total else []
+        specs = _match_specs(q)
         hits = tuple(
-            self._hit(hit.fields(), float(hit.score or 0.0), rank, q, fragments)
+            self._hit(hit.fields(), float(hit.score or 0.0), rank, specs, fragments)
             for rank, hit in enumerate(window, start=start + 1)
         )
         return Results(query=f"similar:{id}", total=total, page=page, hits=hits, elapsed=time.perf_counter() - started)
@@ -1660,6 +1664,11 @@ _NO_DATE_ABOVE = 2**63
 
 def _is_dated(raw: Any) -> bool:
     return isinstance(raw, int) and 0 < raw < _NO_DATE_ABOVE
+
+
+def _match_specs(q: Any) -> tuple[Any, Any]:
+    """(body, title) terms and phrases of `q` to highlight: the same for every hit of a page."""
+    return highlight.match_spec(q, "body"), highlight.match_spec(q, "title")
 
 
 def _undated_lowest(raw: Any) -> int:
