@@ -30,6 +30,7 @@ answers None and the searcher asks Whoosh's collector, as before.
 
 from __future__ import annotations
 
+import copy
 import heapq
 from bisect import bisect_left
 from collections import Counter
@@ -149,18 +150,29 @@ class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
 
 
 def _unsearched_phrases(q: Any) -> Any:
-    """`q` with its phrases as `_UnsearchedPhrase`s and its terms as `_DirectTerm`s (a copy; `q`
-    is left as it is)."""
-
-    def unsearched(node: Any) -> Any:
-        kind = type(node)
-        if kind is wq.Phrase:
-            return _UnsearchedPhrase(node.fieldname, node.words, slop=node.slop, boost=node.boost, char_ranges=node.char_ranges)
-        if kind is wq.Term:
-            return _DirectTerm(node.fieldname, node.text, boost=node.boost, minquality=node.minquality)
-        return node
-
-    return q.accept(unsearched)
+    """`q` with its phrases as `_UnsearchedPhrase`s and its terms as `_DirectTerm`s: a copy of the
+    nodes above them, every other attribute kept (Whoosh's `accept` rebuilds an `Or` without its
+    `scale` and `minmatch`); `q` is left as it is."""
+    kind = type(q)
+    if kind is wq.Phrase:
+        return _UnsearchedPhrase(q.fieldname, q.words, slop=q.slop, boost=q.boost, char_ranges=q.char_ranges)
+    if kind is wq.Term:
+        return _DirectTerm(q.fieldname, q.text, boost=q.boost, minquality=q.minquality)
+    if isinstance(q, wq.CompoundQuery):
+        subqueries = [_unsearched_phrases(sub) for sub in q.subqueries]
+        if all(new is old for new, old in zip(subqueries, q.subqueries)):
+            return q
+        copied = copy.copy(q)
+        copied.subqueries = subqueries
+        return copied
+    if isinstance(q, wq.WrappingQuery):
+        child = _unsearched_phrases(q.child)
+        if child is q.child:
+            return q
+        copied = copy.copy(q)
+        copied.child = child
+        return copied
+    return q  # anything else (a binary query, a Not, …) as Whoosh builds it
 
 
 _PHRASE_MATCHERS = (SpanNear2.SpanNear2Matcher, _UnsearchedPhraseMatcher)

@@ -118,12 +118,15 @@ def pack_head(deltas: Sequence[int], weights: array) -> bytes:
     when all are whole numbers, as term frequencies are, else as float32s; none when all are 1.0.
 
     Half the size of the pickle it replaces after zlib, and read with two `frombytes`."""
-    narrow_deltas = _narrowest(deltas)
+    narrow_deltas = _narrowest(deltas)  # document numbers are below 2³² (Whoosh's own limit)
     count = len(weights)
     if weights.count(1.0) == count:
         return narrow_deltas.typecode.encode() + _ALL_ONE + narrow_deltas.tobytes()
-    whole = list(map(int, weights))
-    if whole == weights.tolist() and min(whole) >= 0:
+    try:
+        whole = list(map(int, weights))
+    except (OverflowError, ValueError):  # an infinite or NaN weight
+        whole = []
+    if whole == weights.tolist() and min(whole) >= 0 and max(whole) < _NARROW[-1][1]:
         narrow_weights = _narrowest(whole)
     else:
         narrow_weights = array("f", weights)
@@ -311,7 +314,9 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         read, that posting's index in the block, postings read, the block's `block_at()`) for each.
 
         Ranking a page reads whole posting lists: the blocks after the current one are read in one
-        piece and taken apart in memory, rather than each by its own seeks and reads (`_goto`)."""
+        piece and taken apart in memory, rather than each by its own seeks and reads (`_goto`).
+        From a block in Whoosh's own layout on, blocks are read one by one."""
+        in_one_piece = True
         while self.is_active():
             if self._ids is None:
                 self._read_ids()
@@ -322,9 +327,10 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
                 blocks.append((len(ids), start, self._blocklength - start, self._block_at))
             ids.extend(self._ids[start:] if start else self._ids)
             weights.extend(self._weights[start:] if start else self._weights)
-            if self._lastblock:
+            if self._lastblock or not in_one_piece:
                 self._next_block()
                 continue
+            in_one_piece = False  # unless the rest are all split blocks, which ends the loop
             position = self._nextoffset
             length = self._length
             if type(length) is tuple:

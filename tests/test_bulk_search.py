@@ -265,3 +265,12 @@ def test_a_page_of_many_scores_is_that_slice_of_their_full_order(distinct: int |
     expected = [(-negated, docnum) for negated, docnum in everything]
     for first, wanted in ((0, 10), (0, 300), (990, 1000), (4_990, 5_000), (30_000, 30_010), (59_990, 60_000), (59_995, 60_010)):
         assert bulk_search._best(parts, wanted, first) == expected[first:wanted]
+
+
+def test_an_or_with_whooshs_coordination_scale_ranks_as_whoosh_does(ix: SearchIndex) -> None:
+    # An `Or` with `scale` (Whoosh's coordination bonus) must keep it on the way to the bulk path,
+    # which then hands it to Whoosh's collector: the same page either way.
+    searcher = ix._s()
+    q = wq.Or([wq.Term("body", "oil"), wq.Term("title", "gold")], scale=0.9)
+    assert ix._ranked(searcher, q, 10, 2) == ix._collected(searcher, q, 10, 2)
+    assert bulk_search._unsearched_phrases(q).scale == 0.9

@@ -74,6 +74,50 @@ def test_a_blocks_head_comes_back_as_it_was_packed(deltas: list[int], weights: l
     assert len(head) == 2 + widths[0] * len(deltas) + widths[1] * len(deltas)
 
 
+@pytest.mark.parametrize("weights", [[5e9, 1.0], [float("inf"), 2.0], [-3.0, 1.0], [float("nan"), 1.0]])
+def test_a_head_keeps_weights_that_are_not_small_whole_numbers_as_float32s(weights: list[float]) -> None:
+    import math
+    from array import array
+
+    stored = array("f", weights)
+    got_deltas, got_weights = unpack_head(pack_head([1, 2], stored), 2)
+    assert list(got_deltas) == [1, 2] and got_weights is not None and got_weights.typecode == "f"
+    for got, expected in zip(got_weights, stored):
+        assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+def test_a_posting_list_in_whooshs_block_layout_is_read_once(tmp_path: Path) -> None:
+    # `read_rest` reads the split blocks after the first in one piece; a list in Whoosh's own
+    # layout (a plain Whoosh writer) is then read block by block, not once more for each block.
+    from whoosh.writing import SegmentWriter
+
+    from searchkit.analysis import word_term
+    from searchkit.schema import to_document
+    from searchkit.stored_codec import BlockStoredCodec
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema(), indexname="t")
+    writer = SegmentWriter(ix, limitmb=64, compound=False, codec=BlockStoredCodec())
+    for n in range(3000):
+        article = Article(id=f"a{n}.txt", title="t", body=f"oil price number{n}")
+        writer.add_document(**to_document(article, "/a/" + article.id))
+    writer.commit()
+    with ix.reader() as reader:
+        matcher = reader.postings("body", word_term("oil"))
+        postfile = matcher._postfile
+        read = []
+        original_get = postfile.get
+        postfile.get = lambda position, length: read.append(length) or original_get(position, length)
+        ids: list[int] = []
+        weights: list[float] = []
+        matcher.read_rest(ids, weights, None)
+        postfile.get = original_get
+        assert ids == list(range(3000)) and weights == [1.0] * 3000
+        _, length = reader.term_info("body", word_term("oil")).extent()
+        # Each block once, and the rest of the list once (the first try at reading it in one piece).
+        assert sum(read) < 3 * (length[0] if isinstance(length, tuple) else length)
+    ix.close()
+
+
 def test_block_infos_are_structs_and_whooshs_pickles_still_read() -> None:
     import pickle
 
