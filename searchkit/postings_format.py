@@ -114,32 +114,34 @@ _ALL_ONE = b"N"  # a head's weights kind: every weight 1.0, none written (Whoosh
 
 def pack_head(deltas: Sequence[int], weights: array) -> bytes:
     """A split block's head: (deltas type, weights kind, deltas, weights), the deltas in the
-    narrowest unsigned type that holds them, the weights (float32 as Whoosh stores them) the same
-    when all are whole numbers, as term frequencies are, else as float32s; none when all are 1.0.
+    narrowest unsigned type that holds them and the weights as the float32s Whoosh stores, none
+    when all are 1.0 (little-endian on every machine).
 
-    Half the size of the pickle it replaces after zlib, and read with two `frombytes`."""
+    Less than two thirds the size of the pickle it replaces after zlib, and read with two
+    `frombytes`; the float32s are copied as they are (making them integers per weight cost more
+    than the pickle). Most blocks hold one posting (most terms are in one document of a segment):
+    those are packed by one struct."""
+    if len(weights) == 1:
+        delta = deltas[0]
+        code = "B" if delta < 256 else "H" if delta < 65536 else _U32
+        if weights[0] == 1.0:
+            return struct.pack("<cc" + _STRUCT_CODES[code], code.encode(), _ALL_ONE, delta)
+        return struct.pack("<cc" + _STRUCT_CODES[code] + "f", code.encode(), b"f", delta, weights[0])
     narrow_deltas = _narrowest(deltas)  # document numbers are below 2³² (Whoosh's own limit)
-    count = len(weights)
-    if weights.count(1.0) == count:
+    if weights.count(1.0) == len(weights):
         return narrow_deltas.typecode.encode() + _ALL_ONE + narrow_deltas.tobytes()
-    try:
-        whole = list(map(int, weights))
-    except (OverflowError, ValueError):  # an infinite or NaN weight
-        whole = []
-    if whole == weights.tolist() and min(whole) >= 0 and max(whole) < _NARROW[-1][1]:
-        narrow_weights = _narrowest(whole)
-    else:
-        narrow_weights = array("f", weights)
-        if _BIG_ENDIAN:
-            narrow_weights.byteswap()
-    return (
-        narrow_deltas.typecode.encode() + narrow_weights.typecode.encode() + narrow_deltas.tobytes() + narrow_weights.tobytes()
-    )
+    if _BIG_ENDIAN:
+        weights = array("f", weights)
+        weights.byteswap()
+    return narrow_deltas.typecode.encode() + b"f" + narrow_deltas.tobytes() + weights.tobytes()
+
+
+_STRUCT_CODES = {"B": "B", "H": "H", _U32: "I"}  # array type code → little-endian struct code
 
 
 def unpack_head(head: bytes, count: int) -> tuple[array, array | None]:
     """(deltas, weights) of a head `pack_head` packed for `count` postings; weights None when all
-    are 1.0, else whole numbers (an unsigned array) or float32s."""
+    are 1.0, else float32s."""
     deltas = array(chr(head[0]))
     weights_at = 2 + count * deltas.itemsize
     deltas.frombytes(head[2:weights_at])
@@ -281,8 +283,7 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         if self._compression:
             head = zlib.decompress(head)
         deltas, weights = unpack_head(head, self._blocklength)
-        # Whoosh's matchers get weights as floats, as from its own blocks (None: all 1.0).
-        self._data = (deltas, weights if weights is None or weights.typecode == "f" else array("f", weights), _UNREAD)
+        self._data = (deltas, weights, _UNREAD)
 
     def _read_ids(self) -> None:
         if self._data is None:
@@ -360,7 +361,6 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
             if blocks is not None:
                 blocks.append((len(ids), 0, count, base + position))
             ids.extend(accumulate(deltas))
-            # Whole-number weights stay ints here: BM25F gives the same float for 3 as for 3.0.
             weights.extend(repeat(1.0, count) if block_weights is None else block_weights)
             if length < 0:
                 self._atend = True
