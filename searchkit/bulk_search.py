@@ -48,6 +48,7 @@ from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
+from .postings_format import take_block
 from .whoosh_readers import deleted_docnums as _deleted
 from .whoosh_readers import segment_key as _segment_key
 
@@ -285,15 +286,7 @@ class _Leaf:
         if values is None and hasattr(leaf, "read_rest"):
             leaf.read_rest(ids, weights, blocks)
         while leaf.is_active():
-            if leaf._ids is None:
-                leaf._read_ids()
-            if leaf._weights is None:
-                leaf._read_weights()
-            start = leaf._i
-            if blocks is not None:
-                blocks.append((len(ids), start, len(leaf._ids) - start, leaf.block_at()))
-            ids.extend(leaf._ids[start:] if start else leaf._ids)
-            weights.extend(leaf._weights[start:] if start else leaf._weights)
+            start = take_block(leaf, ids, weights, blocks)
             if values is not None:
                 if leaf._values is None:
                     leaf._read_values()

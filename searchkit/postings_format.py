@@ -237,6 +237,24 @@ def _tail_values(tail: bytes, info: tuple[Any, ...]) -> Any:
     return loads(tail)
 
 
+def take_block(
+    matcher: Any, ids: list[int], weights: list[float], blocks: list[tuple[int, int, int, int]] | None
+) -> int:
+    """Append the ids and weights of the current block's postings from where `matcher` (a Whoosh 3
+    leaf matcher) stands; with `blocks`, also (index in `ids` of the first of them, its index in the
+    block, how many, the block's `block_at()`). Returns its index in the block."""
+    if matcher._ids is None:
+        matcher._read_ids()
+    if matcher._weights is None:
+        matcher._read_weights()
+    start: int = matcher._i
+    if blocks is not None:
+        blocks.append((len(ids), start, len(matcher._ids) - start, matcher.block_at()))
+    ids.extend(matcher._ids[start:] if start else matcher._ids)
+    weights.extend(matcher._weights[start:] if start else matcher._weights)
+    return start
+
+
 class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
     """Whoosh 3's leaf matcher for split blocks (and Whoosh's own), reading ids without values."""
 
@@ -319,15 +337,7 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         From a block in Whoosh's own layout on, blocks are read one by one."""
         in_one_piece = True
         while self.is_active():
-            if self._ids is None:
-                self._read_ids()
-            if self._weights is None:
-                self._read_weights()
-            start = self._i
-            if blocks is not None:
-                blocks.append((len(ids), start, self._blocklength - start, self._block_at))
-            ids.extend(self._ids[start:] if start else self._ids)
-            weights.extend(self._weights[start:] if start else self._weights)
+            take_block(self, ids, weights, blocks)
             if self._lastblock or not in_one_piece:
                 self._next_block()
                 continue
@@ -415,5 +425,5 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
 
 __all__ = [
     "CompactPositions", "SplitBlockMatcher", "decode_positions", "encode_positions", "head_and_tail", "pack_head",
-    "pack_positions_tail", "positions_arrays", "read_block_info", "unpack_head", "unpack_positions_tail",
+    "pack_positions_tail", "positions_arrays", "read_block_info", "take_block", "unpack_head", "unpack_positions_tail",
 ]
