@@ -150,24 +150,24 @@ class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
         return WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 else matcher
 
 
-def _unsearched_phrases(q: Any) -> Any:
-    """`q` with its phrases as `_UnsearchedPhrase`s and its terms as `_DirectTerm`s: a copy of the
-    nodes above them, every other attribute kept (Whoosh's `accept` rebuilds an `Or` without its
-    `scale` and `minmatch`); `q` is left as it is."""
+def _bulk_query(q: Any) -> Any:
+    """`q` for building the matchers the bulk path reads: its phrases as `_UnsearchedPhrase`s and
+    its terms as `_DirectTerm`s. The nodes above them are copied with every other attribute kept
+    (Whoosh's `accept` rebuilds an `Or` without its `scale` and `minmatch`); `q` is left as it is."""
     kind = type(q)
     if kind is wq.Phrase:
         return _UnsearchedPhrase(q.fieldname, q.words, slop=q.slop, boost=q.boost, char_ranges=q.char_ranges)
     if kind is wq.Term:
         return _DirectTerm(q.fieldname, q.text, boost=q.boost, minquality=q.minquality)
     if isinstance(q, wq.CompoundQuery):
-        subqueries = [_unsearched_phrases(sub) for sub in q.subqueries]
+        subqueries = [_bulk_query(sub) for sub in q.subqueries]
         if all(new is old for new, old in zip(subqueries, q.subqueries)):
             return q
         copied = copy.copy(q)
         copied.subqueries = subqueries
         return copied
     if isinstance(q, wq.WrappingQuery):
-        child = _unsearched_phrases(q.child)
+        child = _bulk_query(q.child)
         if child is q.child:
             return q
         copied = copy.copy(q)
@@ -316,13 +316,9 @@ class _Leaf:
         return self._scores
 
     def _score_all(self) -> dict[int, float]:
-        return dict(zip(self.ids, self.score_list()))
-
-    def score_list(self) -> list[float]:
-        """Whoosh's BM25F score (`BM25FScorer._score`) of each posting, in posting order."""
         ids = self.ids
         if not ids:
-            return []
+            return {}
         norms, lengths = self.norms
         found = itemgetter(*ids)(lengths) if len(ids) > 1 else (lengths[ids[0]],)
         if 0 in found:
@@ -330,9 +326,9 @@ class _Leaf:
         weights = self.weights
         tables = self._tables(weights)
         if tables is not None:
-            return [tables[w][b] for w, b in zip(weights, found)]
+            return dict(zip(ids, [tables[w][b] for w, b in zip(weights, found)]))
         idf, k1p1 = self.idf, self.k1p1
-        return [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]
+        return dict(zip(ids, [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]))
 
     def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
         """The scores of `docs`, 0.0 where the term is absent.
@@ -657,8 +653,7 @@ class _Shape:
                 q = q.a
             else:
                 break
-        # Phrases are found from their positions here: Whoosh's matcher need not look for its first.
-        self.scored = _unsearched_phrases(q)
+        self.scored = _bulk_query(q)
 
 
 def ranked_page(

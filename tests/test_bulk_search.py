@@ -273,4 +273,4 @@ def test_an_or_with_whooshs_coordination_scale_ranks_as_whoosh_does(ix: SearchIn
     searcher = ix._s()
     q = wq.Or([wq.Term("body", "oil"), wq.Term("title", "gold")], scale=0.9)
     assert ix._ranked(searcher, q, 10, 2) == ix._collected(searcher, q, 10, 2)
-    assert bulk_search._unsearched_phrases(q).scale == 0.9
+    assert bulk_search._bulk_query(q).scale == 0.9
