@@ -1245,7 +1245,7 @@ class SearchIndex:
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
         # Search with the reader that opened every segment to check it, not a second one.
-        self._ix = open_whoosh(self.index_dir, keep_reader=True)
+        self._ix = open_whoosh(self.index_dir, keep_reader=True, mapped=True)
         self._searcher: Any = Searcher(self._ix.checked_reader, weighting=NewsBM25F(), fromindex=self._ix)
         self._builder = QueryBuilder(self._ix.schema)
         self._highlighter = highlight.Highlighter(SNIPPET_MAXCHARS)

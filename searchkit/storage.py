@@ -583,13 +583,46 @@ def _retrying_index_class() -> Any:
     return _RETRYING_INDEX
 
 
-def open_whoosh(index_dir: Path, *, keep_reader: bool = False):  # type: ignore[no-untyped-def]
+_MAPPED_STORAGE = None
+
+
+def _mapped_storage_class() -> Any:
+    """Whoosh's FileStorage with each file opened read-only as a memory map (on POSIX systems).
+
+    A query reads hundreds of small pieces of the segment files (term entries, block headers,
+    positions, stored stories): from a map each is a copy out of memory, ~1 µs, where a seek and a
+    read of the file cost 3–6 µs here. Whoosh maps only compound segments, which searchkit does not
+    write. Segment files never change once written, and a merge only unlinks them, which leaves a
+    map valid on POSIX (Windows would refuse to delete a mapped file: there, files are read)."""
+    global _MAPPED_STORAGE
+    if _MAPPED_STORAGE is None:
+        import mmap
+
+        from whoosh.filedb.filestore import FileStorage
+        from whoosh.filedb.structfile import StructFile
+
+        class MappedFileStorage(FileStorage):  # type: ignore[misc]
+            def open_file(self, name, **kwargs):  # type: ignore[no-untyped-def]
+                with open(self._fpath(name), "rb") as file:
+                    try:
+                        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+                    except ValueError:  # an empty file cannot be mapped
+                        return super().open_file(name, **kwargs)
+                return StructFile(mapped, name=name, **kwargs)
+
+        _MAPPED_STORAGE = MappedFileStorage
+    return _MAPPED_STORAGE
+
+
+def open_whoosh(index_dir: Path, *, keep_reader: bool = False, mapped: bool = False):  # type: ignore[no-untyped-def]
     """The Whoosh index of a searchkit index folder, after checking it is one, of our version, and
     readable; its table of contents is re-read safely while another process commits.
 
     Every segment is opened to check it. With `keep_reader`, the reader that did so is left open
     as `ix.checked_reader` for the caller to search with (and close), instead of opening the
-    segments a second time.
+    segments a second time. With `mapped` (searching; on POSIX systems), files are read through
+    memory maps (`_mapped_storage_class`); the indexer reads them as files, so that the segments a
+    merge reads do not count in its resident memory.
     """
     from whoosh import index as whoosh_index
     from whoosh.filedb.filestore import FileStorage
@@ -606,7 +639,8 @@ def open_whoosh(index_dir: Path, *, keep_reader: bool = False):  # type: ignore[
     else:
         check_version(index_dir, meta.get("schema_version"))
     try:
-        ix = _retrying_index_class()(FileStorage(str(index_dir)), indexname=WHOOSH_INDEX_NAME)
+        storage_class = _mapped_storage_class() if mapped and os.name == "posix" else FileStorage
+        ix = _retrying_index_class()(storage_class(str(index_dir)), indexname=WHOOSH_INDEX_NAME)
         for attempt in range(_OPEN_ATTEMPTS):
             # Opening reads only the table of contents; open the segments too, so that a damaged
             # one is reported here, as a clear error, not as a traceback from the first search.

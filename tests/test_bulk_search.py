@@ -11,6 +11,7 @@ first) is tested too.
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any, Iterator
@@ -274,3 +275,38 @@ def test_an_or_with_whooshs_coordination_scale_ranks_as_whoosh_does(ix: SearchIn
     q = wq.Or([wq.Term("body", "oil"), wq.Term("title", "gold")], scale=0.9)
     assert ix._ranked(searcher, q, 10, 2) == ix._collected(searcher, q, 10, 2)
     assert bulk_search._bulk_query(q).scale == 0.9
+
+
+@pytest.mark.skipif(os.name != "posix", reason="an open index maps its files on POSIX systems only")
+def test_an_open_index_reads_mapped_files_and_a_merge_deleting_them_breaks_nothing(tmp_path: Path) -> None:
+    import mmap
+
+    from searchkit.analysis import word_term
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    rng = random.Random(8)
+    for part in range(5):
+        _write(archive, f"p{part}.jsonl", [_record(rng, part * 100 + n) for n in range(10)])
+    index_dir = tmp_path / "ix"
+    options = IndexOptions(jobs=1, batch_articles=10)  # a segment a file
+    index_paths([str(archive)], index_dir, options)
+    with open_index(index_dir) as index:
+        old_reader = index._s().reader()
+        segments = [segment for segment, _ in old_reader.leaf_readers()]
+        assert all(isinstance(segment._terms._postfile.file, mmap.mmap) for segment in segments)
+        before = _page(index, "oil prices", limit=50)
+        old_files = {name for name in os.listdir(index_dir) if name.endswith(".pst")}
+        # Six more one-segment files: ten segments of a size tier are merged into one, and the
+        # merged segments' files are deleted while this index still has them mapped.
+        for part in range(5, 11):
+            _write(archive, f"p{part}.jsonl", [_record(rng, part * 100 + n) for n in range(10)])
+        index_paths([str(archive)], index_dir, options)
+        assert old_files - set(os.listdir(index_dir)), "no merge deleted a mapped segment file"
+        # The old reader still reads its (deleted) files, and the index answers from the new ones.
+        postings = [list(segment.postings("body", word_term("oil")).all_ids()) for segment in segments]
+        assert sum(map(len, postings)) > 0
+        after = _page(index, "oil prices", limit=50)
+        assert after[0] > before[0]
+    with open_index(index_dir) as fresh:
+        assert _page(fresh, "oil prices", limit=50) == after
