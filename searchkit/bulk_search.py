@@ -8,8 +8,9 @@ list. Every document costs several Python calls per node (`is_active`, `id`, `sk
 and on Reuters ×5 that walk was nearly all of a query's time.
 
 Here the same matchers are built for each segment (so the page is computed from exactly the tree
-Whoosh would walk), but their postings are read a block at a time — document numbers and weights
-together, in C — and:
+Whoosh would walk; from a copy of the query, `_bulk_query`, whose terms and phrases make those
+matchers with fewer term look-ups and without Whoosh's search for a phrase's first match), but
+their postings are read a block at a time — document numbers and weights together, in C — and:
 
 * membership is set algebra: unions and intersections of the words' documents (for a phrase,
   those whose words stand at consecutive positions), less deleted ones, within the restrictions'
