@@ -890,6 +890,19 @@ class _SegmentDates:
         """The docnums (deleted ones too) whose raw value lies in [low, high], in date order."""
         return self.by_date[bisect_left(self.sorted_values, low) : bisect_right(self.sorted_values, high)]
 
+    def set_between(self, low: int, high: int) -> set[int]:
+        """`between` as a set. A wide range is built as every docnum less those outside it: a set
+        filled in docnum order is several times faster to build than one filled in date order."""
+        start = bisect_left(self.sorted_values, low)
+        end = bisect_right(self.sorted_values, high)
+        count = len(self.values)
+        if (end - start) * 2 <= count:
+            return set(self.by_date[start:end])
+        docs = set(range(count))
+        docs.difference_update(self.by_date[:start])
+        docs.difference_update(self.by_date[end:])
+        return docs
+
     def count_between(self, low: int, high: int) -> int:
         return bisect_right(self.sorted_values, high) - bisect_left(self.sorted_values, low)
 
@@ -1011,9 +1024,11 @@ class _ColumnDateRange(wq.DateRange):  # type: ignore[misc]
         low, high = self._bounds()
         found: set[int] = set()
         for segment, offset, dates in parts:
-            local = set(dates.between(low, high))
+            local = dates.set_between(low, high)
             if segment.has_deletions():
                 local -= _deleted(segment)
+            if len(parts) == 1 and not offset:
+                return local  # a segment's own searcher: no copy
             found.update(local if not offset else map(offset.__add__, local))
         return found
 

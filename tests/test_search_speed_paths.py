@@ -238,3 +238,15 @@ def test_a_refreshed_searcher_sees_the_dates_of_new_segments(tmp_path: Path) -> 
     with open_index(index_dir) as index:
         assert index.search("oil", since="2026-01", fragments=0).total == 0
         assert index.search("*", sort="newest", limit=1, fragments=0).hits[0].id != "late.txt"
+
+
+def test_a_segments_dates_in_a_range_as_a_set_narrow_or_wide() -> None:
+    # A wide range is built as every document less those outside it: the same set either way.
+    from array import array
+
+    rng = random.Random(5)
+    values = array("Q", [rng.choice([0, 2**64 - 1]) if rng.random() < 0.1 else rng.randrange(1000, 2000) for _ in range(3000)])
+    dates = searcher_module._SegmentDates(values)
+    for low, high in [(0, 2**63), (1000, 1999), (1200, 1800), (1500, 1500), (1990, 5000), (3000, 4000), (0, 999)]:
+        expected = {d for d, v in enumerate(values) if low <= v <= high}
+        assert dates.set_between(low, high) == set(dates.between(low, high)) == expected, (low, high)
