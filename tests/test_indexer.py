@@ -326,6 +326,7 @@ def test_a_batch_ends_early_when_its_postings_fill_the_writer_memory(archive: Pa
     assert report.articles_written == 403
     sizes = segment_sizes(index_dir)
     assert sum(sizes) == 403 and len(sizes) >= 2, sizes  # one batch of 403 would be one segment
+    print("SIZES", sizes)
     assert len(stored(index_dir)) == 403
 
 
