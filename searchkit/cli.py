@@ -160,7 +160,7 @@ def index_command(
         help="Skip files larger than this many megabytes, checked before reading them (0 = no limit), e.g. --max-file-size 500.",
     ),
     batch_size: int = typer.Option(
-        100000, "--batch-size", min=1, help="Articles per commit (at most; a batch also ends when its postings fill a worker's share of the writer memory): a crash loses at most the batches in flight, one per worker, e.g. --batch-size 1000."
+        50000, "--batch-size", min=1, help="Articles per commit (at most; a batch also ends when its postings fill a worker's share of the writer memory): a crash loses at most the batches in flight, one per worker, e.g. --batch-size 1000."
     ),
     memory: int = typer.Option(
         512, "--memory", min=4,

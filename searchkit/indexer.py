@@ -84,12 +84,11 @@ class IndexOptions:
     jobs: int = 0  # reader processes; 0 = one per core
     lock_timeout: float = 5.0
     max_file_size: int = 100 * 1024 * 1024  # bytes; 0 = no limit
-    # A batch (one segment, one commit) ends at this many articles, or earlier when its packed
-    # postings fill 60% of its worker's share of `writer_memory_mb`. Each batch is a segment until
-    # merges fold them together, and queries slow down with the number of segments: on Reuters ×5
-    # a share holds ~55,000 articles (one segment a worker), so this limit mostly bounds what a
-    # crash loses.
-    batch_articles: int = 100000
+    # A batch (one segment, one commit) ends at this many articles, or earlier when its postings
+    # fill 80% of its worker's share of `writer_memory_mb`. Each batch is a segment until merges
+    # fold them together, and queries slow down with the number of segments: on Reuters ×5 the
+    # memory share ends batches at ~27,000 articles, so this limit mostly bounds what a crash loses.
+    batch_articles: int = 50000
     writer_memory_mb: int = 512  # shared by the worker processes
 
 
@@ -467,11 +466,7 @@ def _build_segments(task: _SegmentTask) -> list[_SegmentBatch]:
             result.articles = len(result.documents)
             result.documents, result.inverted = [], None
             in_segment += result.articles
-            full = False
-            if _memory_nearly_full(writer):
-                writer.pack_buffered()  # the same postings in about a quarter of the memory
-                full = _memory_nearly_full(writer, _FULL_WHEN_PACKED)
-            if in_segment >= task.batch_articles or full:
+            if in_segment >= task.batch_articles or _memory_nearly_full(writer):
                 batches[-1].segment = writer.write_segment()
                 batches.append(_SegmentBatch())
                 writer, in_segment = None, 0
@@ -491,9 +486,8 @@ def _segment_tasks(files: list[FoundFile], options: IndexOptions, index_dir: Pat
     segment early when they do not)."""
     total = sum(f.size for f in files)
     memory_mb = max(1, options.writer_memory_mb // jobs)
-    # Packed, a segment's postings take ~1.5× the text they come from (Reuters ×5: 67 MB of SGML,
-    # ~100 MB), and a segment ends when they fill 60% of the share: a third of it in text fits.
-    size = max(1, memory_mb * 1024 * 1024 // 3)
+    # Buffered postings take ~6× the text they come from (Reuters: 27 MB of SGML, 150 MB).
+    size = max(1, memory_mb * 1024 * 1024 // 6)
     if jobs > 1:
         size = min(size, total // jobs + 1)
     tasks_needed = max(1, -(-total // size))
@@ -564,13 +558,8 @@ def _open_writer(ix: Any, options: IndexOptions) -> Any:
     return writer
 
 
-def _memory_nearly_full(writer: Any, share: float = 0.8) -> bool:
-    return bool(writer.memory_used() > share * writer.memory_limit())
-
-
-# A segment ends when its packed postings fill this share of its worker's memory: past it, the
-# lists between packings would have little room, and packing would come ever more often.
-_FULL_WHEN_PACKED = 0.6
+def _memory_nearly_full(writer: Any) -> bool:
+    return bool(writer.memory_used() > 0.8 * writer.memory_limit())
 
 
 def _merge_by_tiers(writer: Any, segments: list[Any]) -> list[Any]:

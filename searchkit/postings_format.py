@@ -51,8 +51,8 @@ _UNREAD = object()  # the values of a split block, before its tail is read
 # --- positions ------------------------------------------------------------------------------------
 
 _BIG_ENDIAN = sys.byteorder == "big"
-U32 = next(code for code in "IL" if array(code).itemsize == 4)  # the typecode of a 4-byte unsigned int
-_NARROW = (("B", 1 << 8), ("H", 1 << 16), (U32, 1 << 32))
+_U32 = next(code for code in "IL" if array(code).itemsize == 4)
+_NARROW = (("B", 1 << 8), ("H", 1 << 16), (_U32, 1 << 32))
 _ONE_POSITION: dict[int, bytes] = {}  # the value of most postings: one position
 _ONE_POSITION_LIMIT = 1 << 16
 
@@ -67,14 +67,14 @@ def encode_positions(positions: Sequence[int]) -> bytes:
             if len(_ONE_POSITION) > _ONE_POSITION_LIMIT:
                 _ONE_POSITION.clear()
         return value
-    encoded = array(U32, positions)
+    encoded = array(_U32, positions)
     if _BIG_ENDIAN:
         encoded.byteswap()
     return encoded.tobytes()
 
 
 def decode_positions(value: bytes) -> list[int]:
-    decoded = array(U32)
+    decoded = array(_U32)
     decoded.frombytes(value)
     if _BIG_ENDIAN:
         decoded.byteswap()
@@ -110,7 +110,7 @@ def _narrowest(values: Any) -> array:
 
 
 _ALL_ONE = b"N"  # a head's weights kind: every weight 1.0, none written (Whoosh's minified None)
-_STRUCT_CODES = {"B": "B", "H": "H", U32: "I"}  # array type code → little-endian struct code
+_STRUCT_CODES = {"B": "B", "H": "H", _U32: "I"}  # array type code → little-endian struct code
 
 
 def pack_head(deltas: Sequence[int], weights: array) -> bytes:
@@ -125,7 +125,7 @@ def pack_head(deltas: Sequence[int], weights: array) -> bytes:
     packed by one struct."""
     if len(weights) == 1:
         delta = deltas[0]
-        code = "B" if delta < 256 else "H" if delta < 65536 else U32
+        code = "B" if delta < 256 else "H" if delta < 65536 else _U32
         if weights[0] == 1.0:
             return struct.pack("<cc" + _STRUCT_CODES[code], code.encode(), _ALL_ONE, delta)
         return struct.pack("<cc" + _STRUCT_CODES[code] + "f", code.encode(), b"f", delta, weights[0])
@@ -158,7 +158,7 @@ def unpack_head(head: bytes, count: int) -> tuple[array, array | None]:
 def pack_positions_tail(values: Sequence[bytes]) -> bytes:
     """A block's `CompactPositions` values as (counts type, positions type, counts, positions)."""
     counts = _narrowest([len(value) >> 2 for value in values])
-    wide = array(U32)
+    wide = array(_U32)
     wide.frombytes(b"".join(values))
     if _BIG_ENDIAN:
         wide.byteswap()
@@ -182,7 +182,7 @@ def positions_arrays(tail: bytes, count: int) -> tuple[array, array]:
 def unpack_positions_tail(tail: bytes, count: int) -> list[bytes]:
     """The `count` values `pack_positions_tail` packed, each as `encode_positions` made it."""
     counts, positions = positions_arrays(tail, count)
-    wide = positions if positions.typecode == U32 else array(U32, positions)
+    wide = positions if positions.typecode == _U32 else array(_U32, positions)
     if _BIG_ENDIAN:
         wide.byteswap()
     raw = wide.tobytes()
@@ -423,6 +423,6 @@ class SplitBlockMatcher(W3LeafMatcher):  # type: ignore[misc]
 
 
 __all__ = [
-    "U32", "CompactPositions", "SplitBlockMatcher", "decode_positions", "encode_positions", "head_and_tail", "pack_head",
+    "CompactPositions", "SplitBlockMatcher", "decode_positions", "encode_positions", "head_and_tail", "pack_head",
     "pack_positions_tail", "positions_arrays", "read_block_info", "take_block", "unpack_head", "unpack_positions_tail",
 ]

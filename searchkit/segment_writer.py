@@ -11,8 +11,7 @@ field lengths, the date column, deletions, the table of contents) and replaces t
 
 - `invert_documents` inverts one file's documents, and `add_documents` adds the file's postings
   to a dict per field a term at a time; `add_document` alone appends each posting to its term's
-  list; `pack_buffered` moves those lists into arrays (`_PackedPostings`, a quarter of the
-  memory), so that a segment can grow several times larger within the same memory;
+  list;
 - `add_reader` (a merge) writes the merged segment's per-document data as Whoosh does and keeps
   the segment to read its postings from, block by block, at flush time;
 - the flush walks each field's terms in order across the new documents and the merged segments
@@ -36,7 +35,7 @@ import pickle
 import struct
 import zlib
 from array import array
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, compress
 from typing import Any, Iterable, Iterator
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
@@ -46,8 +45,8 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from .postings_format import (
-    U32, SPLIT_INFO, SPLIT_MARKER, TAIL_PICKLED, TAIL_POSITIONS, CompactPositions, head_and_tail, pack_head,
-    pack_positions_tail, read_block_info,
+    SPLIT_INFO, SPLIT_MARKER, TAIL_PICKLED, TAIL_POSITIONS, CompactPositions, head_and_tail, pack_head, pack_positions_tail,
+    read_block_info,
 )
 from .schema import NewsText, PreAnalyzed
 
@@ -55,13 +54,6 @@ from .schema import NewsText, PreAnalyzed
 # float (the document number is one object per document); a new term takes three times that more.
 # On Reuters this estimate is ~14% above what tracemalloc measures (82 bytes a posting in all).
 _POSTING_OVERHEAD = 56
-# What a packed term (`_PackedPostings`) takes besides its arrays' contents: the object, its four
-# arrays and its dict entry (tracemalloc: ~420 bytes).
-_PACKED_TERM_OVERHEAD = 448
-# Terms are packed from this many postings (or chunks) on; the rest stay in lists, where a rare
-# term's few postings take ~_RARE_TERM_BYTES.
-_PACK_FROM = 8
-_RARE_TERM_BYTES = 400
 _BLOCK_LENGTH = struct.Struct("!i")
 _TERM_INFO = W3TermInfo._struct  # flags, weight, doc frequency, min/max length bytes, max weight, first/last id
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")  # filetables' `_lengths`: each term index entry starts with these
@@ -154,57 +146,6 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
     return fields, buffered
 
 
-def _worth_packing(chunks: list[Any]) -> bool:
-    # A term in several files' chunks, or with many postings in one: most terms are in a document
-    # or two, where lists are as small as arrays (and packing each would cost time for nothing).
-    return len(chunks) > 2 * _PACK_FROM or len(chunks[1]) >= 3 * _PACK_FROM
-
-
-class _PackedPostings:
-    """A term's buffered postings in arrays: document numbers, weights, and each value's length
-    and bytes, in docnum order.
-
-    In lists a posting costs ~80 bytes besides its value (three list slots, a float, a bytes
-    object, often an int); here 16, so a worker's share of the writer memory holds several times
-    more articles before its segment must end, and fewer, larger segments make faster queries."""
-
-    __slots__ = ("ids", "weights", "lengths", "values")
-
-    def __init__(self) -> None:
-        self.ids = array(U32)
-        self.weights = array("d")  # Whoosh's weights are Python floats: kept exactly
-        self.lengths = array(U32)
-        self.values = bytearray()
-
-    def size(self) -> int:
-        """Bytes held by the arrays' contents."""
-        return len(self.ids) * 16 + len(self.values)
-
-    def extend(self, chunks: list[Any]) -> None:
-        """Append buffered chunks ([first docnum, [docnum - first, weight, value, …], …]), with
-        a few whole-list operations however many chunks there are."""
-        lists = chunks[1::2]
-        flat = lists[0] if len(lists) == 1 else list(chain.from_iterable(lists))
-        places = flat[0::3]
-        firsts = chunks[0::2]
-        if any(firsts):
-            counts = map(operator.floordiv, map(len, lists), repeat(3))
-            self.ids.extend(map(operator.add, places, chain.from_iterable(map(repeat, firsts, counts))))
-        else:
-            self.ids.extend(places)
-        self.weights.extend(flat[1::3])
-        values = flat[2::3]
-        self.lengths.extend(map(len, values))
-        self.values += b"".join(values)
-
-    def postings(self) -> tuple[list[int], list[float], list[bytes]]:
-        """(docnums, weights, values) as lists, as the term writer takes them."""
-        raw = bytes(self.values)
-        lengths = self.lengths
-        values = list(map(raw.__getitem__, map(slice, accumulate(lengths, initial=0), accumulate(lengths))))
-        return self.ids.tolist(), self.weights.tolist(), values
-
-
 class _Unlisted:
     """What `SegmentWriter` needs of an index to write a segment no table of contents lists yet."""
 
@@ -255,9 +196,6 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         # go to chunks with first docnum 0.
         self._inverted: dict[str, dict[bytes, list[Any]]] = {}
         self._buffered_bytes = 0
-        # Postings moved out of `_inverted` by `pack_buffered`: older than any still there.
-        self._packed: dict[str, dict[bytes, _PackedPostings]] = {}
-        self._packed_bytes = 0
         self._memory_limit = limitmb * 1024 * 1024
         # Segments merged into this one: (our own reader of it, first new docnum, old → new docnum
         # map when it has deletions). Own readers, because the merge policy closes the one it passes.
@@ -296,35 +234,8 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
     # --- memory -----------------------------------------------------------------------------
 
     def memory_used(self) -> int:
-        """Estimated bytes held by buffered postings, packed or not."""
-        return self._buffered_bytes + self._packed_bytes
-
-    def packed_memory(self) -> int:
-        """Bytes held by packed postings (`pack_buffered`)."""
-        return self._packed_bytes
-
-    def pack_buffered(self) -> None:
-        """Move the postings buffered in lists into arrays (`_PackedPostings`): the same postings
-        in about a quarter of the memory. The lists are freed a term at a time as they are packed."""
-        added = 0
-        kept = 0
-        for fieldname, terms in self._inverted.items():
-            packed = self._packed.get(fieldname)
-            if packed is None:
-                packed = self._packed[fieldname] = {}
-            for term in [term for term, chunks in terms.items() if _worth_packing(chunks)]:
-                chunks = terms.pop(term)
-                entry = packed.get(term)
-                if entry is None:
-                    entry = packed[term] = _PackedPostings()
-                    added += _PACKED_TERM_OVERHEAD
-                before = entry.size()
-                entry.extend(chunks)
-                added += entry.size() - before
-            kept += len(terms)
-        self._packed_bytes += added
-        # What stays in lists: rare terms, a few postings each.
-        self._buffered_bytes = kept * _RARE_TERM_BYTES
+        """Estimated bytes held by buffered postings."""
+        return self._buffered_bytes
 
     def memory_limit(self) -> int:
         return self._memory_limit
@@ -437,8 +348,6 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
     def _close_segment(self) -> None:
         self._close_merged()
         self._inverted = {}
-        self._packed = {}
-        self._buffered_bytes = self._packed_bytes = 0
         super()._close_segment()
 
     def _close_merged(self) -> None:
@@ -448,7 +357,7 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
 
     def _write_postings(self, lengths: Any) -> None:
         fieldwriter = self.fieldwriter
-        fieldnames = set(self._inverted) | set(self._packed)
+        fieldnames = set(self._inverted)
         for reader, _, _ in self._merged:
             fieldnames.update(name for name in reader.indexed_field_names() if name in self.schema)
         split = self.split_blocks and getattr(self.codec, "split_postings", False)
@@ -469,10 +378,9 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 _field_lengths(lengths, fieldname, self.docnum) if field.scorable else None,
             )
             sources: list[Iterable[tuple[bytes, int, Any]]] = []
-            in_memory = self._inverted.pop(fieldname, None) or {}
-            packed = self._packed.pop(fieldname, None) or {}
-            if in_memory or packed:
-                sources.append(_buffered_terms(packed, in_memory))
+            in_memory = self._inverted.pop(fieldname, None)
+            if in_memory:
+                sources.append((term, 0, postings) for term, postings in sorted(in_memory.items()))
             for number, (reader, _, _) in enumerate(self._merged, start=1):
                 sources.append(_segment_terms(reader, fieldname, number))
             term = None
@@ -489,29 +397,21 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
             if term_writer.field_started():
                 fieldwriter.finish_field()
         term_writer.flush()
-        self._buffered_bytes = self._packed_bytes = 0
+        self._buffered_bytes = 0
 
     def _postings(self, fieldname: str, parts: list[tuple[int, Any]]) -> tuple[list[int], list[float], list[Any]]:
-        """A term's postings from each source, in docnum order: new documents (packed ones, then
-        those still in lists), then merged segments."""
-        if len(parts) == 1 and parts[0][0] == 0:
-            packed, chunks = parts[0][1]
-            if packed is None and len(chunks) == 2:
-                first, postings = chunks
-                places = postings[0::3]
-                return (list(map(first.__add__, places)) if first else places), postings[1::3], postings[2::3]
-            if not chunks:
-                return packed.postings()
+        """A term's postings from each source, in docnum order: new documents, then merged segments."""
+        if len(parts) == 1 and parts[0][0] == 0 and len(parts[0][1]) == 2:
+            first, postings = parts[0][1]
+            places = postings[0::3]
+            return (list(map(first.__add__, places)) if first else places), postings[1::3], postings[2::3]
         ids: list[int] = []
         weights: list[float] = []
         values: list[Any] = []
         for number, payload in parts:
             if number == 0:
-                packed, chunks = payload
-                if packed is not None:
-                    ids, weights, values = packed.postings()
-                for i in range(0, len(chunks), 2):
-                    first, postings = chunks[i], chunks[i + 1]
+                for i in range(0, len(payload), 2):
+                    first, postings = payload[i], payload[i + 1]
                     ids += map(first.__add__, postings[0::3]) if first else postings[0::3]
                     weights += postings[1::3]
                     values += postings[2::3]
@@ -535,15 +435,6 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
                     weights += old_weights
                     values += old_values
         return ids, weights, values
-
-
-def _buffered_terms(
-    packed: dict[bytes, _PackedPostings], in_lists: dict[bytes, list[Any]]
-) -> Iterator[tuple[bytes, int, tuple[_PackedPostings | None, list[Any]]]]:
-    """(term, 0, (its packed postings or None, its chunks still in lists)) for a field's buffered
-    terms, in order."""
-    for term in sorted(packed.keys() | in_lists.keys()):
-        yield term, 0, (packed.get(term), in_lists.get(term, []))
 
 
 def _field_lengths(lengths: Any, fieldname: str, doc_count: int) -> list[int]:

@@ -296,38 +296,32 @@ def test_cached_field_lengths_match_whoosh_for_every_document(tmp_path: Path) ->
         ix.close()
 
 
-def _long_articles(archive: Path, count: int) -> None:
-    """`count` articles of the same 800 words (rotated): ~0.25 MB of postings each in lists, ~16 kB
-    once packed (`DirectSegmentWriter.pack_buffered`)."""
-    words = [f"w{i:05}" for i in range(800)]
-    for i in range(count):
-        (archive / f"long{i:03}.txt").write_text(page(f"Long Story {i}", " ".join(words[i % 800 :] + words[: i % 800])))
-
-
 def test_memory_option_sets_the_writer_memory(archive: Path, tmp_path: Path) -> None:
     # --memory 4 (MB): the same early segment ends as the test below, from the command line.
-    _long_articles(archive, 400)
+    words = [f"w{i:05}" for i in range(800)]
+    for i in range(60):
+        (archive / f"long{i:03}.txt").write_text(page(f"Long Story {i}", " ".join(words[i:] + words[:i])))
     small = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "small"), "--memory", "4", "-j", "1", "-q"])
     default = runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "default"), "-j", "1", "-q"])
     assert small.exit_code == 0 and default.exit_code == 0, (small.output, default.output)
-    assert len(segment_sizes(tmp_path / "small")) >= 2
+    assert len(segment_sizes(tmp_path / "small")) >= 3
     assert len(segment_sizes(tmp_path / "default")) == 1
     assert runner.invoke(app, ["index", str(archive), "--index", str(tmp_path / "x"), "--memory", "1"]).exit_code == 2
 
 
 def test_a_batch_ends_early_when_its_postings_fill_the_writer_memory(archive: Path, tmp_path: Path) -> None:
-    # 4 MB of writer memory: the buffered postings are packed each time they reach 3.2 MB, and a
-    # segment ends once its packed postings pass 2.4 MB, rather than growing without bound: at
-    # ~16 kB an article packed, ~150 articles a segment, so more than one segment, fewer than the
-    # ten that would be merged.
-    _long_articles(archive, 400)
+    # 4 MB of writer memory: a segment ends when its postings reach 3.2 MB, rather than growing
+    # without bound; 800 words an article (a file) make ~0.25 MB of buffered postings, so ~13
+    # articles a segment: more than one segment, fewer than the ten that would be merged.
+    words = [f"w{i:05}" for i in range(800)]
+    for i in range(60):
+        (archive / f"long{i:03}.txt").write_text(page(f"Long Story {i}", " ".join(words[i:] + words[:i])))
     index_dir = tmp_path / "ix"
     report = index_paths([str(archive)], index_dir, IndexOptions(batch_articles=10**6, writer_memory_mb=4))
-    assert report.articles_written == 403
+    assert report.articles_written == 63
     sizes = segment_sizes(index_dir)
-    assert sum(sizes) == 403 and len(sizes) >= 2, sizes  # one batch of 403 would be one segment
-    print("SIZES", sizes)
-    assert len(stored(index_dir)) == 403
+    assert sum(sizes) == 63 and len(sizes) >= 3, sizes  # one batch of 63 would be one segment
+    assert len(stored(index_dir)) == 63
 
 
 # --- segments written by the worker processes ------------------------------------------------------

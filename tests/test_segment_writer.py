@@ -23,7 +23,7 @@ from searchkit.stored_codec import BlockStoredCodec
 _WORDS = "oil price crude barrel opec output quota minister tanker port strike wheat grain export tonnes".split()
 
 
-def _documents(tmp_path: Path, count: int, words: list[str] = _WORDS) -> list[list[dict[str, Any]]]:
+def _documents(tmp_path: Path, count: int) -> list[list[dict[str, Any]]]:
     """Documents as the indexer's readers make them, one list per file of ~40 stories."""
     whoosh_readers.install()
     root = tmp_path / "stories"
@@ -31,9 +31,9 @@ def _documents(tmp_path: Path, count: int, words: list[str] = _WORDS) -> list[li
     rng = random.Random(7)
     for number in range(count):
         rare = f"rare{number % 13}" if number % 5 == 0 else ""
-        body = " ".join(rng.choice(words) for _ in range(20 + number % 90))
+        body = " ".join(rng.choice(_WORDS) for _ in range(20 + number % 90))
         (root / f"f{number // 40:02}-{number:04}.txt").write_text(
-            f"Story {number} {rng.choice(words)}\n\n10:00 JST, April {1 + number % 28}, 2025\n{body} {rare}.\n"
+            f"Story {number} {rng.choice(_WORDS)}\n\n10:00 JST, April {1 + number % 28}, 2025\n{body} {rare}.\n"
         )
     found = [f for f in walk(str(root)) if not hasattr(f, "reason")]
     documents: list[list[dict[str, Any]]] = []
@@ -53,13 +53,11 @@ def _merge_everything(writer: Any, segments: list[Any]) -> list[Any]:
 
 
 def _build(
-    index_dir: Path, writer_class: Callable[..., Any], batches: list[list[dict[str, Any]]], inverted: bool = False,
-    packed: bool = False,
+    index_dir: Path, writer_class: Callable[..., Any], batches: list[list[dict[str, Any]]], inverted: bool = False
 ) -> None:
     """One commit per batch; the third deletes a whole file's stories and every seventh of the
     second batch; the last merges every segment into one. With `inverted`, each batch's postings
-    are taken out first by `invert_documents`, as the indexer's workers do. With `packed`, the
-    postings buffered so far are packed (`pack_buffered`) every other ten documents."""
+    are taken out first by `invert_documents`, as the indexer's workers do."""
     index_dir.mkdir()
     ix = whoosh_index.create_in(str(index_dir), build_schema(), indexname="t")
     for number, batch in enumerate(batches):
@@ -69,16 +67,12 @@ def _build(
             writer.delete_by_term("path", batches[0][0]["path"])
             for document in batches[1][::7]:
                 writer.delete_by_term("id", document["id"])
-        step = 10 if packed else len(batch)
-        for start in range(0, len(batch), step):
-            if inverted:
-                documents = copy.deepcopy(batch[start : start + step])
-                writer.add_documents(documents, segment_writer.invert_documents(documents, ix.schema))
-            else:
-                for document in batch[start : start + step]:
-                    writer.add_document(**document)
-            if packed and start // step % 2 == 0:
-                writer.pack_buffered()
+        if inverted:
+            documents = copy.deepcopy(batch)
+            writer.add_documents(documents, segment_writer.invert_documents(documents, ix.schema))
+        else:
+            for document in batch:
+                writer.add_document(**document)
         writer.commit()
     ix.close()
 
@@ -169,39 +163,6 @@ def test_memory_use_is_counted_while_adding_and_released_by_the_commit(
         writer.add_document(**document)
         used.append(writer.memory_used())
     assert used == sorted(used) and used[0] > 0 and used[-1] > 10 * used[0]
-    writer.commit()
-    assert writer.memory_used() == 0
-    ix.close()
-
-
-@pytest.mark.parametrize("inverted", [False, True], ids=["add_document", "invert_documents"])
-def test_packing_the_buffered_postings_changes_no_byte_of_the_segments(
-    batches: list[list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inverted: bool
-) -> None:
-    # (In the default layout: Whoosh's own pickles its blocks' values, and a pickle's bytes depend
-    # on which equal values are one object, which packing does not keep.)
-    monkeypatch.setattr(segment_writer, "_PACK_FROM", 2)  # pack nearly every term, rare ones too
-    _build(tmp_path / "lists", DirectSegmentWriter, batches, inverted=inverted)
-    _build(tmp_path / "packed", DirectSegmentWriter, batches, inverted=inverted, packed=True)
-    in_lists, packed = _segment_files(tmp_path / "lists"), _segment_files(tmp_path / "packed")
-    assert "t_SEGMENT.pst" in packed and "t_SEGMENT.trm" in packed
-    assert sorted(packed) == sorted(in_lists)
-    assert [name for name in in_lists if in_lists[name] != packed[name]] == []
-
-
-def test_packing_keeps_the_postings_in_a_fraction_of_the_memory(tmp_path: Path) -> None:
-    # 200 stories of 20-110 words from 400: each word in ~30 stories (packed), besides each
-    # story's own terms (its id, path, title number: left in lists, ~400 bytes each).
-    documents = sum(_documents(tmp_path, 200, [f"word{i}" for i in range(400)]), [])
-    ix = whoosh_index.create_in(str(tmp_path), build_schema(), indexname="t")
-    writer = DirectSegmentWriter(ix, limitmb=64, compound=False, codec=BlockStoredCodec())
-    writer.add_documents(documents, segment_writer.invert_documents(documents, ix.schema))
-    in_lists = writer.memory_used()
-    writer.pack_buffered()
-    packed = writer.memory_used()
-    assert 0 < writer.packed_memory() <= packed < in_lists * 0.75
-    writer.pack_buffered()  # the rare terms stay in lists: nothing changes
-    assert writer.memory_used() == packed
     writer.commit()
     assert writer.memory_used() == 0
     ix.close()
