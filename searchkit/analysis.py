@@ -227,28 +227,37 @@ def term_positions(text: str) -> dict[str, list[int]]:
     without advancing the position), computed without a Token object per word: indexing spends
     most of its analysis time here.
     """
+    return terms_and_positions(text)[1]
+
+
+def terms_and_positions(text: str) -> tuple[list[str], dict[str, list[int]]]:
+    """(the index terms of `text` in order, `term_positions(text)`): the terms' order gives the
+    word pairs of `schema.WordPairs`."""
     positions: dict[str, list[int]] = {}
     if text.isascii():
         words = _ASCII_WORD_PATTERN.findall(text)
     elif _cjk_run().search(text) is None:
         words = _word_pattern().findall(text)
     else:
+        in_order = []
         for token in NewsTokenizer()(text, positions=True):
+            in_order.append(token.text)
             found = positions.get(token.text)
             if found is None:
                 positions[token.text] = [token.pos]
             else:
                 found.append(token.pos)
-        return positions
+        return in_order, positions
     get = positions.get
     # Index terms are never empty, so filter(None) drops exactly the stop words and long runs.
-    for pos, term in enumerate(filter(None, map(_index_terms.__getitem__, words))):
+    in_order = list(filter(None, map(_index_terms.__getitem__, words)))
+    for pos, term in enumerate(in_order):
         found = get(term)
         if found is None:
             positions[term] = [pos]
         else:
             found.append(pos)
-    return positions
+    return in_order, positions
 
 
 def terms(text: str) -> list[str]:

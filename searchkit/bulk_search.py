@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import copy
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import accumulate, compress, repeat
 from operator import add, eq, itemgetter, mul, neg, not_
@@ -50,6 +50,7 @@ from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
 from .postings_format import take_block
+from .schema import PAIRED_FIELDS, pair_key
 from .whoosh_readers import deleted_docnums as _deleted
 from .whoosh_readers import segment_key as _segment_key
 
@@ -65,10 +66,16 @@ class _UnsearchedPhraseMatcher(SpanNear2.SpanNear2Matcher):  # type: ignore[misc
     itself, so that search would be done twice. Its words' matchers stay where their intersection
     starts, which is all the nodes here read from."""
 
-    def __init__(self, ms: list[Any], slop: int = 1, ordered: bool = True, mindist: int = 1) -> None:
+    def __init__(
+        self, ms: list[Any], slop: int = 1, ordered: bool = True, mindist: int = 1, pairs: list[set[int]] | None = None
+    ) -> None:
         self.ms, self.slop, self.ordered, self.mindist = ms, slop, ordered, mindist
         WrappingMatcher.__init__(self, make_binary_tree(IntersectionMatcher, ms))
         self._spans = None
+        # For each pair of adjacent words both common (`schema.WordPairs`), the documents where
+        # they stand together; None when no pair is indexed, and a phrase of two words when
+        # every pair is (`_Phrase` then takes its matches from here).
+        self.pairs = pairs
 
 
 def _term_matcher(searcher: Any, context: Any, fieldname: str, text: bytes) -> Any:
@@ -147,8 +154,62 @@ class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
             if type(m) is _NULL_MATCHER:
                 return m  # a word the segment lacks: no phrase there (Whoosh checks each word first)
             ms.append(m)
-        matcher = _UnsearchedPhraseMatcher(ms, slop=self.slop, ordered=True, mindist=1)
+        pairs = _adjacent_pairs(reader, searcher.schema, fieldname, self.words) if self.slop == 1 else None
+        matcher = _UnsearchedPhraseMatcher(ms, slop=self.slop, ordered=True, mindist=1, pairs=pairs)
         return WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 else matcher
+
+
+def _adjacent_pairs(reader: Any, schema: Any, fieldname: str, words: Sequence[str]) -> list[set[int]] | None:
+    """For each pair of adjacent `words` that are both common words of the index
+    (`schema.WordPairs`), the segment's documents where the first stands right before the second
+    in `fieldname`; None when no pair is."""
+    if "pairs" not in schema or fieldname not in PAIRED_FIELDS or type(reader) is not SegmentReader:
+        return None
+    field = schema["pairs"]
+    numbers = field.numbers
+    if not numbers:
+        return None
+    found = []
+    for first, second in zip(words, words[1:]):
+        if first in numbers and second in numbers:
+            found.append(_holding(reader, field, *pair_key(fieldname, first, second, numbers)))
+    return found or None
+
+
+def _holding(reader: Any, field: Any, term: bytes, code: int) -> set[int]:
+    """The documents whose `WordPairs` posting of `term` holds `code`."""
+    try:
+        terminfo = reader._terms.term_info("pairs", term)
+    except TermNotFound:
+        return set()
+    matcher = reader._codec.postings_reader(reader._terms._postfile, terminfo, field.format, term=("pairs", term))
+    if not hasattr(matcher, "block_positions"):
+        # A posting list of one (inlined in the term table), or blocks in Whoosh's own layout.
+        docs = set()
+        while matcher.is_active():
+            if code in matcher.value_as("positions"):
+                docs.add(matcher.id())
+            matcher.next()
+        return docs
+    ids: list[int] = []
+    blocks: list[tuple[int, int, int, int]] = []
+    matcher.read_rest(ids, [], blocks)
+    docs = set()
+    add = docs.add
+    for first, skip, _, at in blocks:
+        counts, codes = matcher.block_positions(at)
+        hits = codes.count(code)
+        if not hits:
+            continue
+        # A posting's codes are a run of `codes`, `counts` long; the run holding each place where
+        # `code` stands is found by bisection on the runs' ends.
+        ends = list(accumulate(counts))
+        base = first - skip
+        place = -1
+        for _ in range(hits):
+            place = codes.index(code, place + 1)
+            add(ids[base + bisect_right(ends, place)])
+    return docs
 
 
 def _bulk_query(q: Any) -> Any:
@@ -467,13 +528,19 @@ class _Both(_Pair):
 
 class _Phrase:
     """Whoosh's SpanNear2Matcher for a phrase (slop 1, in order): its words' documents where they
-    stand at consecutive positions, scored as the sum of its words (`child`, their intersection)."""
+    stand at consecutive positions, scored as the sum of its words (`child`, their intersection).
 
-    __slots__ = ("child", "words_in_order", "_members")
+    `pairs` are the documents of its indexed word pairs (`_UnsearchedPhraseMatcher.pairs`): a
+    phrase of two words whose pair is indexed matches exactly there; otherwise they narrow the
+    candidates whose positions are compared."""
 
-    def __init__(self, child: Any, words_in_order: list[_Leaf]) -> None:
-        self.child, self.words_in_order = child, words_in_order
+    __slots__ = ("child", "words_in_order", "pairs", "_members")
+
+    def __init__(self, child: Any, words_in_order: list[_Leaf], pairs: list[set[int]] | None = None) -> None:
+        self.child, self.words_in_order, self.pairs = child, words_in_order, pairs
         self._members: set[int] | None = None
+        if pairs is not None and len(words_in_order) == 2 == len(pairs) + 1:
+            return  # no positions needed
         for leaf in words_in_order:
             if hasattr(leaf.matcher, "block_positions"):
                 leaf.blocks = []  # positions read later, for the candidate documents' blocks only
@@ -482,11 +549,24 @@ class _Phrase:
 
     def members(self, allowed: set[int] | None) -> set[int]:
         if self._members is None:
-            self._members = _consecutive(self.child.members(allowed), self.words_in_order)
+            pairs = self.pairs
+            if pairs is not None and len(self.words_in_order) == 2:
+                members = pairs[0] if allowed is None else allowed.intersection(pairs[0])
+                # The words' intersection is read only through this phrase, whose matches are
+                # among its documents: it takes them as its own (`vector` masks with them).
+                self.child._members = members
+            else:
+                candidates = self.child.members(allowed)
+                for docs in pairs or ():
+                    candidates = candidates & docs
+                members = _consecutive(candidates, self.words_in_order)
+            self._members = members
         return self._members
 
     def words(self, allowed: set[int] | None) -> dict[Any, set[int]]:
-        return _words_within(self.child.words(allowed), self.members(allowed))
+        # Every word of the phrase is in each of its matches.
+        members = self.members(allowed)
+        return {leaf.text: members for leaf in self.words_in_order}
 
     def scores(self) -> dict[int, float]:
         # Asked without restrictions (allowed None) unless the members were found already.
@@ -603,7 +683,7 @@ def _tree(matcher: Any, leaves: list[_Leaf], lengths: Callable[[str], bytes], de
             if id(word) not in by_matcher:
                 raise Unsupported("a phrase word that is not a term")
             in_order.append(by_matcher[id(word)])
-        return _Phrase(child, in_order)
+        return _Phrase(child, in_order, getattr(matcher, "pairs", None))
     if isinstance(matcher, W3LeafMatcher):
         scorer = matcher.scorer
         # Only Whoosh's own BM25F: another scorer, or one with its `_score` replaced, is not reproduced.

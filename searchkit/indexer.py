@@ -85,9 +85,9 @@ class IndexOptions:
     lock_timeout: float = 5.0
     max_file_size: int = 100 * 1024 * 1024  # bytes; 0 = no limit
     # A batch (one segment, one commit) ends at this many articles, or earlier when its postings
-    # fill 80% of its worker's share of `writer_memory_mb`. Each batch is a segment until merges
-    # fold them together, and queries slow down with the number of segments: on Reuters ×5 the
-    # memory share ends batches at ~27,000 articles, so this limit mostly bounds what a crash loses.
+    # fill `_SEGMENT_MEMORY_SHARE` of its worker's share of `writer_memory_mb`. Each batch is a
+    # segment until merges fold them together, and queries slow down with the number of segments:
+    # on Reuters ×5 the memory share ends batches first, so this limit mostly bounds what a crash loses.
     batch_articles: int = 50000
     writer_memory_mb: int = 512  # shared by the worker processes
 
@@ -119,10 +119,13 @@ def _hash_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def read_file(found: FoundFile, encoding: str | None, max_file_size: int, invert: bool = False) -> FileResult:
+def read_file(
+    found: FoundFile, encoding: str | None, max_file_size: int, invert: bool = False, pair_words: tuple[str, ...] = ()
+) -> FileResult:
     """Read one source file into Whoosh documents. Runs in a worker process; never raises for bad input.
 
     With `invert`, also takes the documents' postings out for `DirectSegmentWriter.add_documents`.
+    `pair_words` are the index's common words, most common first (`schema.WordPairs`).
     """
     from . import readers
     from .decode import decode, looks_binary
@@ -189,11 +192,11 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int, invert
         if not articles:
             result.error = "no articles found"
             return result
-        result.documents = _documents(articles, found.key)
+        result.documents = _documents(articles, found.key, _schema(pair_words)["pairs"].numbers)
         if invert:
             from .segment_writer import invert_documents
 
-            result.inverted = invert_documents(result.documents, _schema())
+            result.inverted = invert_documents(result.documents, _schema(pair_words))
     except ReadError as error:
         result.error = error.reason
     except OSError as error:
@@ -213,10 +216,10 @@ def read_file(found: FoundFile, encoding: str | None, max_file_size: int, invert
 
 
 @functools.lru_cache(maxsize=None)
-def _schema() -> Any:
+def _schema(pair_words: tuple[str, ...] = ()) -> Any:
     from .schema import build_schema
 
-    return build_schema()
+    return build_schema(pair_words)
 
 
 def _megabytes(size: int) -> str:
@@ -224,7 +227,7 @@ def _megabytes(size: int) -> str:
     return f"{size / 1048576:.1f} MB".replace(".0 MB", " MB")
 
 
-def _documents(articles: list[Any], file_key: str) -> list[dict[str, Any]]:
+def _documents(articles: list[Any], file_key: str, pair_numbers: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """Whoosh documents for a file's articles, made here so a bad one fails its file, not the run."""
     from dataclasses import fields
 
@@ -240,7 +243,7 @@ def _documents(articles: list[Any], file_key: str) -> list[dict[str, Any]]:
         }
         if isinstance(article.keywords, tuple) and any(_SURROGATES.search(k) for k in article.keywords):
             dirty["keywords"] = tuple(_SURROGATES.sub("\ufffd", k) for k in article.keywords)
-        documents.append(to_document(replace(article, **dirty) if dirty else article, file_key))
+        documents.append(to_document(replace(article, **dirty) if dirty else article, file_key, pair_numbers))
     return documents
 
 
@@ -429,6 +432,7 @@ class _SegmentTask:
     index_dir: str
     memory_mb: int
     batch_articles: int
+    pair_words: tuple[str, ...] = ()
 
 
 @dataclass
@@ -454,13 +458,13 @@ def _build_segments(task: _SegmentTask) -> list[_SegmentBatch]:
     in_segment = 0
     try:
         for found in task.files:
-            result = read_file(found, task.encoding, task.max_file_size, True)
+            result = read_file(found, task.encoding, task.max_file_size, True, task.pair_words)
             batches[-1].results.append(result)
             if not result.documents:
                 continue
             if writer is None:
                 writer = staging_writer(
-                    task.index_dir, f"{STAGING_PREFIX}{os.getpid()}", _schema(), BlockStoredCodec(), task.memory_mb
+                    task.index_dir, f"{STAGING_PREFIX}{os.getpid()}", _schema(task.pair_words), BlockStoredCodec(), task.memory_mb
                 )
             writer.add_documents(result.documents, result.inverted)
             result.articles = len(result.documents)
@@ -479,15 +483,17 @@ def _build_segments(task: _SegmentTask) -> list[_SegmentBatch]:
     return [batch for batch in batches if batch.results]
 
 
-def _segment_tasks(files: list[FoundFile], options: IndexOptions, index_dir: Path, jobs: int) -> list[_SegmentTask]:
+def _segment_tasks(
+    files: list[FoundFile], options: IndexOptions, index_dir: Path, jobs: int, pair_words: tuple[str, ...] = ()
+) -> list[_SegmentTask]:
     """Files in order, cut into tasks of about equal size: one per reader process (each task is a
     segment, and fewer segments make smaller indexes and faster queries), or more when a task's
     postings would not fit the process's share of the writer memory (a process also ends a
     segment early when they do not)."""
     total = sum(f.size for f in files)
     memory_mb = max(1, options.writer_memory_mb // jobs)
-    # Buffered postings take ~6× the text they come from (Reuters: 27 MB of SGML, 150 MB).
-    size = max(1, memory_mb * 1024 * 1024 // 6)
+    # Buffered postings take ~7× the text they come from (Reuters: 7.8 MB of SGML, 54 MB).
+    size = max(1, memory_mb * 1024 * 1024 // 7)
     if jobs > 1:
         size = min(size, total // jobs + 1)
     tasks_needed = max(1, -(-total // size))
@@ -498,24 +504,26 @@ def _segment_tasks(files: list[FoundFile], options: IndexOptions, index_dir: Pat
     for found in files:
         # Cut where a file's middle would cross the share, so that tasks come out near it.
         if current and current_size + found.size // 2 > size:
-            tasks.append(_SegmentTask(current, options.encoding, options.max_file_size, str(index_dir), memory_mb, options.batch_articles))
+            tasks.append(_SegmentTask(current, options.encoding, options.max_file_size, str(index_dir), memory_mb, options.batch_articles, pair_words))
             current, current_size = [], 0
         current.append(found)
         current_size += found.size
     if current:
-        tasks.append(_SegmentTask(current, options.encoding, options.max_file_size, str(index_dir), memory_mb, options.batch_articles))
+        tasks.append(_SegmentTask(current, options.encoding, options.max_file_size, str(index_dir), memory_mb, options.batch_articles, pair_words))
     return tasks
 
 
-def _segment_batches(files: list[FoundFile], options: IndexOptions, index_dir: Path) -> Iterator[_SegmentBatch]:
+def _segment_batches(
+    files: list[FoundFile], options: IndexOptions, index_dir: Path, pair_words: tuple[str, ...] = ()
+) -> Iterator[_SegmentBatch]:
     """Segments for `files`, built by reader processes, in file order (see `_build_segments`)."""
     jobs = options.jobs or os.cpu_count() or 1
     if not _worth_processes(files, jobs):
-        for task in _segment_tasks(files, options, index_dir, 1):
+        for task in _segment_tasks(files, options, index_dir, 1, pair_words):
             yield from _build_segments(task)
         return
     context = _mp_context()
-    for task, batches in _in_order(_segment_tasks(files, options, index_dir, jobs), _build_segments, jobs, context):
+    for task, batches in _in_order(_segment_tasks(files, options, index_dir, jobs, pair_words), _build_segments, jobs, context):
         if batches is not None:
             yield from batches
             continue
@@ -542,7 +550,7 @@ MERGE_FACTOR = 10
 _MOST_DELETED = 0.5
 
 
-def _open_writer(ix: Any, options: IndexOptions) -> Any:
+def _open_writer(ix: Any, options: IndexOptions, pair_words: tuple[str, ...] = ()) -> Any:
     # The run holds the index's lock (IndexLock) from start to end; the writer must not take it again.
     # Segments are written as separate files, not one compound `.seg`: every process that opens a
     # compound segment copies it into memory whole (250 ms and 300 MB at 100k articles), while
@@ -555,11 +563,52 @@ def _open_writer(ix: Any, options: IndexOptions) -> Any:
 
     writer = DirectSegmentWriter(ix, _lk=False, limitmb=options.writer_memory_mb, compound=False, codec=BlockStoredCodec())
     writer.mergetype = _merge_by_tiers
+    if "pairs" in writer.schema and writer.schema["pairs"].words != pair_words:
+        # The common words of a new index: its table of contents keeps them from this commit on.
+        writer.schema["pairs"].set_words(pair_words)
     return writer
 
 
+def _pair_words(schema: Any) -> tuple[str, ...]:
+    """The index's common words (`schema.WordPairs`), most common first."""
+    return tuple(schema["pairs"].words) if "pairs" in schema else ()
+
+
+# The first articles of a new index tell which words are common (`schema.common_words`): about
+# this many, from at most this many files or bytes (read once more, in this process).
+_SAMPLE_ARTICLES = 1000
+_SAMPLE_FILES = 200
+_SAMPLE_BYTES = 8 * 1024 * 1024
+
+
+def _sample_common_words(files: list[FoundFile], options: IndexOptions) -> tuple[str, ...]:
+    """The common words of the first articles of `files`: what a new index pairs (`schema.WordPairs`)."""
+    from .schema import PAIRED_FIELDS, PreAnalyzed, common_words
+
+    terms_of: list[set[bytes]] = []
+    read = 0
+    for number, found in enumerate(files):
+        if len(terms_of) >= _SAMPLE_ARTICLES or number >= _SAMPLE_FILES or read >= _SAMPLE_BYTES:
+            break
+        read += found.size
+        for document in read_file(found, options.encoding, options.max_file_size).documents:
+            terms: set[bytes] = set()
+            for name in PAIRED_FIELDS:
+                value = document.get(name)
+                if type(value) is PreAnalyzed:
+                    terms.update(value[0])
+            terms_of.append(terms)
+    return common_words([term.decode("utf-8", "surrogatepass") for term in terms] for terms in terms_of)
+
+
+# A segment ends when its buffered postings reach this share of its process's writer memory: the
+# rest is for the flush (which holds a term's postings and blocks besides), the documents in
+# flight and Python itself. At this share a Reuters ×5 run peaks near 500 MB with --memory 512.
+_SEGMENT_MEMORY_SHARE = 0.55
+
+
 def _memory_nearly_full(writer: Any) -> bool:
-    return bool(writer.memory_used() > 0.8 * writer.memory_limit())
+    return bool(writer.memory_used() > _SEGMENT_MEMORY_SHARE * writer.memory_limit())
 
 
 def _merge_by_tiers(writer: Any, segments: list[Any]) -> list[Any]:
@@ -718,12 +767,16 @@ def _write(
         written = deleted_articles = 0
         wrote = False
         index_was_empty = ix.doc_count_all() == 0
+        pair_words = _pair_words(ix.schema)
+        if index_was_empty and plan.to_read:
+            # A new (or emptied) index: its common words come from the first articles, now.
+            pair_words = _sample_common_words(plan.to_read, options)
         if plan.rehashed:
             manifest.record(plan.rehashed, [])
         if plan.to_read or plan.deleted:
             notify("start", 0, len(plan.to_read))
             manifest.begin_run()
-            writer = _open_writer(ix, options)
+            writer = _open_writer(ix, options, pair_words)
             batch: list[FileRecord] = []
             batch_deleted: list[str] = []
             done = 0
@@ -733,7 +786,7 @@ def _write(
                     batch_deleted.append(path)
                 # Reader processes write the segments; this process replaces old versions of
                 # the files, lists the new segments in a commit and records the files as indexed.
-                for built in _segment_batches(plan.to_read, options, index_dir):
+                for built in _segment_batches(plan.to_read, options, index_dir, pair_words):
                     for result in built.results:
                         done += 1
                         notify("file", done, len(plan.to_read), result.relpath)
@@ -752,7 +805,7 @@ def _write(
                     writer.commit()
                     manifest.record(batch, batch_deleted)
                     batch, batch_deleted = [], []
-                    writer = _open_writer(ix, options)
+                    writer = _open_writer(ix, options, pair_words)
                 notify("commit")
                 writer.commit()
                 manifest.record(batch, batch_deleted)

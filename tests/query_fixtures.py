@@ -7,9 +7,10 @@ creates a searchkit index folder (Whoosh files + stamped manifest) holding exact
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from whoosh import index as whoosh_index
 
@@ -148,3 +149,23 @@ ARTICLES: list[Article] = [
 
 def standard_index(tmp_path: Path) -> Path:
     return build_index(tmp_path / "index", ARTICLES)
+
+
+def write_jsonl(folder: Path, name: str, records: list[dict[str, Any]]) -> None:
+    """A JSON Lines dump of `records` as `folder/name`."""
+    (folder / name).write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
+def page_of(index: Any, text: str, **kwargs: Any) -> tuple[int, list[tuple[str, float]]]:
+    """(total, [(id, score), …]) of a page of `index.search(text)`: what two ranking paths must agree on."""
+    results = index.search(text, fragments=0, suggest=False, **kwargs)
+    return results.total, [(hit.id, hit.score) for hit in results.hits]
+
+
+def whoosh_page_of(index: Any, monkeypatch: Any, text: str, **kwargs: Any) -> tuple[int, list[tuple[str, float]]]:
+    """`page_of` from Whoosh's own collector and matchers (`searcher.BULK_RANKING` off)."""
+    from searchkit import searcher
+
+    with monkeypatch.context() as patch:
+        patch.setattr(searcher, "BULK_RANKING", False)
+        return page_of(index, text, **kwargs)

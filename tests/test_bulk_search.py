@@ -10,13 +10,13 @@ first) is tested too.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from query_fixtures import page_of, whoosh_page_of, write_jsonl
 from whoosh import query as wq
 
 from searchkit import bulk_search
@@ -41,10 +41,6 @@ def _record(rng: random.Random, number: int) -> dict[str, Any]:
     return record
 
 
-def _write(folder: Path, name: str, records: list[dict[str, Any]]) -> None:
-    (folder / name).write_text("".join(json.dumps(record) + "\n" for record in records))
-
-
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bulk")
@@ -56,13 +52,13 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         records = stories[part * 100 : (part + 1) * 100]
         # Every file repeats a few stories of the first one word for word (other ids): equal scores.
         records += [dict(story, id=f"copy{part}-{story['id']}") for story in stories[:12]]
-        _write(archive, f"part{part}.jsonl", records)
+        write_jsonl(archive, f"part{part}.jsonl", records)
     ix = root / "ix"
     options = IndexOptions(batch_articles=150, jobs=1)
     index_paths([str(archive)], ix, options)
     # A changed file: its old articles are deleted from their segment, the new ones written anew.
     changed = [dict(_record(rng, 1000 + n), id=f"changed{n}") for n in range(80)]
-    _write(archive, "part2.jsonl", changed)
+    write_jsonl(archive, "part2.jsonl", changed)
     index_paths([str(archive)], ix, options)
     return ix
 
@@ -88,18 +84,10 @@ class _Spy:
         monkeypatch.setattr(bulk_search, "ranked_page", spy)
 
 
-def _page(index: SearchIndex, text: str, **kwargs: Any) -> tuple[int, list[tuple[str, float]]]:
-    results = index.search(text, fragments=0, suggest=False, **kwargs)
-    return results.total, [(hit.id, hit.score) for hit in results.hits]
-
-
 def _both(index: SearchIndex, monkeypatch: pytest.MonkeyPatch, text: str, **kwargs: Any) -> tuple[Any, Any, list[bool]]:
     spy = _Spy(monkeypatch)
-    bulk = _page(index, text, **kwargs)
-    with monkeypatch.context() as patch:
-        patch.setattr(searcher_module, "BULK_RANKING", False)
-        whoosh = _page(index, text, **kwargs)
-    return bulk, whoosh, spy.answers
+    bulk = page_of(index, text, **kwargs)
+    return bulk, whoosh_page_of(index, monkeypatch, text, **kwargs), spy.answers
 
 
 def test_the_fixture_index_has_segments_deletions_and_ties(ix: SearchIndex) -> None:
@@ -107,7 +95,7 @@ def test_the_fixture_index_has_segments_deletions_and_ties(ix: SearchIndex) -> N
     segments = [segment for segment, _ in reader.leaf_readers()]
     assert len(segments) >= 3
     assert any(segment.has_deletions() for segment in segments)
-    scores = [score for _, score in _page(ix, "oil", limit=200)[1]]
+    scores = [score for _, score in page_of(ix, "oil", limit=200)[1]]
     assert len(scores) != len(set(scores))
 
 
@@ -224,14 +212,14 @@ def test_an_open_index_sees_later_commits(tmp_path: Path, monkeypatch: pytest.Mo
     archive = tmp_path / "archive"
     archive.mkdir()
     rng = random.Random(5)
-    _write(archive, "a.jsonl", [_record(rng, n) for n in range(60)])
+    write_jsonl(archive, "a.jsonl", [_record(rng, n) for n in range(60)])
     index_dir = tmp_path / "ix"
     index_paths([str(archive)], index_dir, IndexOptions(jobs=1))
     with open_index(index_dir) as index:
         before = _both(index, monkeypatch, "oil prices")
         assert before[0] == before[1]
-        _write(archive, "a.jsonl", [_record(rng, n) for n in range(40)])  # changed: 60 articles out, 40 in
-        _write(archive, "b.jsonl", [_record(rng, 100 + n) for n in range(50)])
+        write_jsonl(archive, "a.jsonl", [_record(rng, n) for n in range(40)])  # changed: 60 articles out, 40 in
+        write_jsonl(archive, "b.jsonl", [_record(rng, 100 + n) for n in range(50)])
         index_paths([str(archive)], index_dir, IndexOptions(jobs=1))
         after = _both(index, monkeypatch, "oil prices")
         assert after[0] == after[1] != before[0]
@@ -287,7 +275,7 @@ def test_an_open_index_reads_mapped_files_and_a_merge_deleting_them_breaks_nothi
     archive.mkdir()
     rng = random.Random(8)
     for part in range(5):
-        _write(archive, f"p{part}.jsonl", [_record(rng, part * 100 + n) for n in range(10)])
+        write_jsonl(archive, f"p{part}.jsonl", [_record(rng, part * 100 + n) for n in range(10)])
     index_dir = tmp_path / "ix"
     options = IndexOptions(jobs=1, batch_articles=10)  # a segment a file
     index_paths([str(archive)], index_dir, options)
@@ -295,18 +283,18 @@ def test_an_open_index_reads_mapped_files_and_a_merge_deleting_them_breaks_nothi
         old_reader = index._s().reader()
         segments = [segment for segment, _ in old_reader.leaf_readers()]
         assert all(isinstance(segment._terms._postfile.file, mmap.mmap) for segment in segments)
-        before = _page(index, "oil prices", limit=50)
+        before = page_of(index, "oil prices", limit=50)
         old_files = {name for name in os.listdir(index_dir) if name.endswith(".pst")}
         # Six more one-segment files: ten segments of a size tier are merged into one, and the
         # merged segments' files are deleted while this index still has them mapped.
         for part in range(5, 11):
-            _write(archive, f"p{part}.jsonl", [_record(rng, part * 100 + n) for n in range(10)])
+            write_jsonl(archive, f"p{part}.jsonl", [_record(rng, part * 100 + n) for n in range(10)])
         index_paths([str(archive)], index_dir, options)
         assert old_files - set(os.listdir(index_dir)), "no merge deleted a mapped segment file"
         # The old reader still reads its (deleted) files, and the index answers from the new ones.
         postings = [list(segment.postings("body", word_term("oil")).all_ids()) for segment in segments]
         assert sum(map(len, postings)) > 0
-        after = _page(index, "oil prices", limit=50)
+        after = page_of(index, "oil prices", limit=50)
         assert after[0] > before[0]
     with open_index(index_dir) as fresh:
-        assert _page(fresh, "oil prices", limit=50) == after
+        assert page_of(fresh, "oil prices", limit=50) == after

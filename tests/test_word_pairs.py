@@ -1,0 +1,163 @@
+"""The pair index (`schema.WordPairs`): phrases of common words answered from it, exactly as
+Whoosh's positional check answers them.
+
+A new index takes its common words from its first articles; each document then holds, for every
+two adjacent common words of its title or body, a posting under the rarer of the two. These tests
+check that the postings are complete (against the text itself), that phrase pages are the same
+with the pair path and with Whoosh's own phrase matcher, and that the common words are chosen
+once and kept for the index's life.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from query_fixtures import page_of, whoosh_page_of, write_jsonl
+
+from searchkit import bulk_search
+from searchkit.analysis import terms
+from searchkit.indexer import IndexOptions, index_paths
+from searchkit.schema import PAIR_SAMPLE_MIN, PAIR_WORD_SHARE, common_words, pair_key, word_pairs
+from searchkit.searcher import SearchIndex, open_index
+
+COMMON = "oil prices trade deficit bank rates central crude output talks".split()
+RARE = "zeppelin"  # in one article only: never a common word
+
+
+def _record(rng: random.Random, number: int) -> dict[str, Any]:
+    body = rng.choices(COMMON, k=rng.randint(3, 40))
+    if number == 7:
+        body[1:1] = [RARE, "oil"]
+    title = rng.choices(COMMON, k=rng.randint(1, 4))
+    return {
+        "id": f"s{number}",
+        "title": " ".join(title),
+        # Stop words between words are dropped without a gap: "bank of rates" is the pair bank-rates.
+        "text": " ".join(word if rng.random() > 0.1 else f"{word} of the" for word in body) + ".",
+        "date": f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}T00:00:00Z",
+    }
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pairs")
+    archive = root / "archive"
+    archive.mkdir()
+    rng = random.Random(5)
+    for part in range(4):
+        write_jsonl(archive, f"part{part}.jsonl", [_record(rng, part * 200 + n) for n in range(200)])
+    ix = root / "ix"
+    options = IndexOptions(batch_articles=250, jobs=1)
+    index_paths([str(archive)], ix, options)
+    # A changed file: its old articles are deleted from their segment (their pairs stay behind).
+    write_jsonl(archive, "part1.jsonl", [_record(rng, 5000 + n) for n in range(150)])
+    index_paths([str(archive)], ix, options)
+    return ix
+
+
+@pytest.fixture
+def ix(index_dir: Path) -> Iterator[SearchIndex]:
+    with open_index(index_dir) as index:
+        yield index
+
+
+def test_common_words_are_those_enough_articles_hold_most_common_first() -> None:
+    articles = [["oil", "bank"]] * 600 + [["oil", "rare"]] * 5 + [["oil"]] * 395
+    assert common_words(articles) == ("oil", "bank")
+    assert common_words(articles[: PAIR_SAMPLE_MIN - 1]) == ()  # too few articles to tell
+    share = int(PAIR_WORD_SHARE * 1000)
+    assert "rare" in common_words([["oil", "rare"]] * share + [["oil"]] * (1000 - share))
+
+
+def test_a_pair_is_kept_under_its_rarer_word_with_its_order() -> None:
+    numbers = {"said": 0, "oil": 1, "crude": 2}
+    assert pair_key("body", "crude", "oil", numbers) == (b"body crude", 2 * 1 + 1)
+    assert pair_key("body", "oil", "crude", numbers) == (b"body crude", 2 * 1)
+    assert pair_key("title", "oil", "oil", numbers) == (b"title oil", 2 * 1 + 1)
+    in_order = ["crude", "oil", "price", "said", "oil", "crude"]
+    # crude-oil (3), oil-crude (2) under crude; said-oil under oil, said first (0); price is not common.
+    assert word_pairs("body", in_order, numbers) == {b"body crude": [2, 3], b"body oil": [0]}
+
+
+def test_the_index_keeps_the_common_words_of_its_first_articles(ix: SearchIndex) -> None:
+    words = ix._s().schema["pairs"].words
+    assert set(words) == set(terms(" ".join(COMMON)))
+    assert RARE not in words
+
+
+def test_the_pair_postings_are_complete(ix: SearchIndex) -> None:
+    searcher = ix._s()
+    schema = searcher.schema
+    # Every adjacent pair of words in every live article's title and body, from the text itself.
+    expected: dict[tuple[str, str, str], set[str]] = {}
+    for hit in ix.search("*", limit=1000, fragments=0).hits:
+        article = ix.get(hit.id)
+        for fieldname, text in (("title", article.title), ("body", article.body)):
+            in_order = terms(text)
+            for first, second in zip(in_order, in_order[1:]):
+                expected.setdefault((fieldname, first, second), set()).add(hit.id)
+    assert len(expected) > 150
+    for (fieldname, first, second), ids in expected.items():
+        found: set[str] = set()
+        for leaf, offset in searcher.leaf_searchers():
+            pairs = bulk_search._adjacent_pairs(leaf.reader(), schema, fieldname, [first, second])
+            if RARE in (first, second):
+                assert pairs is None
+                continue
+            assert pairs is not None and len(pairs) == 1
+            deleted = leaf.reader().deleted_docs_set
+            found |= {searcher.stored_fields(offset + docnum)["id"] for docnum in pairs[0] - set(deleted or ())}
+        if RARE not in (first, second):
+            assert found == ids, (fieldname, first, second)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"crude oil"', '"oil crude"', '"oil oil"', '"central bank rates"', '"bank of rates"', f'"{RARE} oil"',
+        '"trade deficit talks"', 'title:"oil prices"', '"crude oil" -talks', '"crude oil" OR "bank rates"',
+        '"oil prices" deficit',
+    ],
+)
+@pytest.mark.parametrize("page", [1, 4])
+def test_phrase_pages_from_pairs_are_whooshs(ix: SearchIndex, monkeypatch: pytest.MonkeyPatch, text: str, page: int) -> None:
+    looked_up: list[bytes] = []
+    original = bulk_search._holding
+
+    def spy(reader: Any, field: Any, term: bytes, code: int) -> set[int]:
+        looked_up.append(term)
+        return original(reader, field, term, code)
+
+    monkeypatch.setattr(bulk_search, "_holding", spy)
+    totals = []
+    for kwargs in ({}, {"since": "2024-03", "until": "2024-09"}):
+        bulk = page_of(ix, text, page=page, **kwargs)
+        # Whoosh's phrase matcher, positions and all:
+        assert bulk == whoosh_page_of(ix, monkeypatch, text, page=page, **kwargs)
+        totals.append(bulk[0])
+    assert totals[0] > 0
+    # A phrase with a rare word is checked by positions alone; the others read their pairs.
+    assert bool(looked_up) is (RARE not in text)
+
+
+def test_the_common_words_are_chosen_once_and_kept(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    rng = random.Random(9)
+    write_jsonl(archive, "first.jsonl", [_record(rng, n) for n in range(20)])
+    ix = tmp_path / "ix"
+    index_paths([str(archive)], ix, IndexOptions(jobs=1))
+    with open_index(ix) as index:
+        assert index._s().schema["pairs"].words == ()  # 20 articles say too little
+    write_jsonl(archive, "more.jsonl", [_record(rng, 100 + n) for n in range(PAIR_SAMPLE_MIN + 100)])
+    index_paths([str(archive)], ix, IndexOptions(jobs=1))
+    with open_index(ix) as index:
+        assert index._s().schema["pairs"].words == ()  # the first articles decided, for the index's life
+        assert index.search('"crude oil"', fragments=0).total > 0
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, rebuild=True))
+    with open_index(ix) as index:
+        assert set(index._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
+        assert index.search('"crude oil"', fragments=0).total > 0
