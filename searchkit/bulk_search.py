@@ -36,7 +36,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import accumulate, compress, repeat
-from operator import add, eq, itemgetter, mul, neg, not_
+from operator import add, eq, getitem, itemgetter, mul, neg, not_
 from typing import Any, Callable, Iterator, Sequence
 
 from whoosh import query as wq
@@ -378,9 +378,13 @@ class _Leaf:
         return self._scores
 
     def _score_all(self) -> dict[int, float]:
+        return dict(zip(self.ids, self.score_list()))
+
+    def score_list(self) -> list[float]:
+        """Whoosh's BM25F score of every posting, in `ids` order."""
         ids = self.ids
         if not ids:
-            return {}
+            return []
         norms, lengths = self.norms
         found = itemgetter(*ids)(lengths) if len(ids) > 1 else (lengths[ids[0]],)
         if 0 in found:
@@ -388,9 +392,9 @@ class _Leaf:
         weights = self.weights
         tables = self._tables(weights)
         if tables is not None:
-            return dict(zip(ids, [tables[w][b] for w, b in zip(weights, found)]))
+            return list(map(getitem, map(tables.__getitem__, weights), found))
         idf, k1p1 = self.idf, self.k1p1
-        return dict(zip(ids, [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]))
+        return [idf * ((w * k1p1) / (w + norms[b])) for w, b in zip(weights, found)]
 
     def vector(self, docs: list[int], wanted: set[int], lengths: Callable[[str], tuple[int, ...]]) -> list[float]:
         """The scores of `docs`, 0.0 where the term is absent.
@@ -433,25 +437,35 @@ class _Leaf:
         norms = self.norms[0]
         return {w: [idf * ((w * k1p1) / (w + norm)) for norm in norms] for w in distinct}
 
-    def positions_of(self, docs: set[int]) -> dict[int, Sequence[int]]:
-        """docnum → the term's positions there, for at least the postings of `docs`."""
+    def positions_of(self, docs: list[int]) -> list[Sequence[int]]:
+        """The term's positions in each of `docs` (ascending docnums, every one a posting here), in order."""
+        ids = self.ids
         if self.blocks is None:
             decode = self.matcher.format.decoder("positions")
-            postings = compress(zip(self.ids, self.values or ()), map(docs.__contains__, self.ids))
-            return {d: decode(value) for d, value in postings}
+            values = self.values or ()
+            return [decode(values[i]) for i in map(bisect_left, repeat(ids), docs)]
         # Only the blocks holding some of `docs` are read (`block_positions`, two arrays each); a
-        # posting's positions are a slice of the block's array, cut in C.
-        ids, matcher = self.ids, self.matcher
-        found: dict[int, Sequence[int]] = {}
+        # posting's positions are a slice of the block's array. Per block a few calls find its
+        # documents (by bisection, or all of them) and cut their slices, in C.
+        matcher = self.matcher
+        found: list[Sequence[int]] = []
+        done, wanted = 0, len(docs)
         for first, skip, count, at in self.blocks:
-            block_ids = ids[first : first + count]
-            chosen = list(map(docs.__contains__, block_ids))
-            if True not in chosen:
+            if done == wanted:
+                break
+            end = first + count
+            upto = bisect_right(docs, ids[end - 1], done)
+            if upto == done:
                 continue
             counts, positions = matcher.block_positions(at)
-            ends = list(accumulate(counts, initial=0))[skip:]
-            slices = map(slice, compress(ends, chosen), compress(ends[1:], chosen))
-            found.update(zip(compress(block_ids, chosen), map(positions.__getitem__, slices)))
+            ends = list(accumulate(counts, initial=0))
+            if upto - done == count:
+                places: Any = range(skip, skip + count)
+            else:
+                found_at = map(bisect_left, repeat(ids), docs[done:upto], repeat(first), repeat(end))
+                places = list(map((skip - first).__add__, found_at))
+            found.extend(map(positions.__getitem__, map(slice, map(ends.__getitem__, places), map(ends.__getitem__, map(_ONE_ON, places)))))
+            done = upto
         return found
 
 
@@ -601,6 +615,29 @@ class _Scale:
         return list(map(mul, self.child.vector(docs, wanted, lengths), repeat(self.boost)))
 
 
+def _score_lists(tree: Any) -> tuple[list[int], list[float]]:
+    """(docnums, scores) of every match of `tree`, in no particular order: `tree.scores()` as two
+    lists, made without a dict of every posting for a word, or a word in two fields (the common
+    case: a query word in title and body)."""
+    if type(tree) is _Leaf:
+        return tree.ids, tree.score_list()
+    if type(tree) is not _Sum or type(tree.a) is not _Leaf or type(tree.b) is not _Leaf:
+        scores = tree.scores()
+        return list(scores), list(scores.values())
+    big, small = (tree.a, tree.b) if len(tree.a.ids) >= len(tree.b.ids) else (tree.b, tree.a)
+    docnums, scores = big.ids, big.score_list()
+    others, other_scores = small.ids, small.score_list()
+    # Each of the smaller list's documents, found in the larger by bisection (in C): its score is
+    # added there (x + y == y + x in floating point), or it is a match of its own.
+    places = list(map(bisect_left, repeat(docnums), others))
+    ends_past = docnums + [-1]
+    shared = list(map(eq, map(ends_past.__getitem__, places), others))
+    for place, score in zip(compress(places, shared), compress(other_scores, shared)):
+        scores[place] += score
+    alone = list(map(not_, shared))
+    return docnums + list(compress(others, alone)), scores + list(compress(other_scores, alone))
+
+
 def _words_within(words: dict[Any, set[int]], members: set[int]) -> dict[Any, set[int]]:
     # Whoosh's matching_terms descends only into a matcher that stands on the document: an AND or a
     # phrase counts its words only where it matches as a whole.
@@ -622,31 +659,24 @@ def _consecutive(candidates: set[int], words: list[_Leaf]) -> set[int]:
     What SpanNear2Matcher._get_spans finds with slop 1, in order, at distance at least 1: span by
     span, the next word must start right after the span so far ends, so a phrase of k words matches
     exactly where some position p holds the first word, p + 1 the second, …, p + k − 1 the last.
-    Positions are small numbers (Python keeps one object for each below 257), so each document's
-    test is a set of the first word's positions met by the next ones' less their place."""
+    Each candidate's test is a set of the first word's positions met by the next ones' less their
+    place, done for every candidate by C-level maps over the words' positions in candidate order
+    (positions below 257 are shared int objects, so the sets are cheap)."""
     if not candidates:
         return set()
-    first, *rest = [leaf.positions_of(candidates) for leaf in words]
-    found = []
+    docs = sorted(candidates)
+    first, *rest = [leaf.positions_of(docs) for leaf in words]
     if len(rest) == 1:
-        second = rest[0]
-        for d in candidates:
-            if not frozenset(first[d]).isdisjoint(map(_ONE_BACK, second[d])):
-                found.append(d)
-        return set(found)
-    backs = [(-k).__add__ for k in range(1, len(words))]
-    for d in candidates:
-        starts = set(first[d])
-        for back, positions in zip(backs, rest):
-            starts.intersection_update(map(back, positions[d]))
-            if not starts:
-                break
-        else:
-            found.append(d)
-    return set(found)
+        apart = map(frozenset.isdisjoint, map(frozenset, first), map(map, repeat(_ONE_BACK), rest[0]))
+        return set(compress(docs, map(not_, apart)))
+    starts: Iterator[frozenset[int]] = map(frozenset, first)
+    for back, positions in enumerate(rest, start=1):
+        starts = map(frozenset.intersection, starts, map(map, repeat((-back).__add__), positions))
+    return set(compress(docs, starts))
 
 
 _ONE_BACK = (-1).__add__
+_ONE_ON = (1).__add__
 
 
 def _tree(matcher: Any, leaves: list[_Leaf], lengths: Callable[[str], bytes], deleted: frozenset[int]) -> Any:
@@ -801,10 +831,13 @@ def _segment_scores(
 
     if coord is None and allowed is None and not shape.excluded:
         # The scores' documents are the matches, less the deleted ones.
-        scores = tree.scores()
-        for docnum in scores.keys() & deleted:
-            del scores[docnum]
-        return len(scores), (list(scores), list(scores.values()))
+        docnums, scores = _score_lists(tree)
+        if deleted:
+            live = list(map(deleted.__contains__, docnums))
+            if True in live:
+                live = list(map(not_, live))
+                docnums, scores = list(compress(docnums, live)), list(compress(scores, live))
+        return len(docnums), (docnums, scores)
     # Every match holds some word, so the union of the words' documents is the matches (a new set).
     words = tree.words(allowed)
     found = set().union(*words.values())

@@ -192,7 +192,7 @@ def read_file(
         if not articles:
             result.error = "no articles found"
             return result
-        result.documents = _documents(articles, found.key, _schema(pair_words)["pairs"].numbers)
+        result.documents = _documents(articles, found.key, _schema(pair_words)["pairs"] if pair_words else None)
         if invert:
             from .segment_writer import invert_documents
 
@@ -227,7 +227,7 @@ def _megabytes(size: int) -> str:
     return f"{size / 1048576:.1f} MB".replace(".0 MB", " MB")
 
 
-def _documents(articles: list[Any], file_key: str, pair_numbers: dict[str, int] | None = None) -> list[dict[str, Any]]:
+def _documents(articles: list[Any], file_key: str, word_pairs: Any = None) -> list[dict[str, Any]]:
     """Whoosh documents for a file's articles, made here so a bad one fails its file, not the run."""
     from dataclasses import fields
 
@@ -243,7 +243,7 @@ def _documents(articles: list[Any], file_key: str, pair_numbers: dict[str, int] 
         }
         if isinstance(article.keywords, tuple) and any(_SURROGATES.search(k) for k in article.keywords):
             dirty["keywords"] = tuple(_SURROGATES.sub("\ufffd", k) for k in article.keywords)
-        documents.append(to_document(replace(article, **dirty) if dirty else article, file_key, pair_numbers))
+        documents.append(to_document(replace(article, **dirty) if dirty else article, file_key, word_pairs))
     return documents
 
 

@@ -16,8 +16,8 @@ way the postings are byte for byte what Whoosh's own `TEXT` field would write.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import compress
-from operator import and_
+from itertools import compress, groupby, repeat
+from operator import add, and_, ge, is_not, itemgetter, mul
 from typing import Any, Iterable, Iterator
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
@@ -135,16 +135,53 @@ class WordPairs(NewsText):
     def set_words(self, words: Iterable[str]) -> None:
         self.words = tuple(words)
         self.numbers = {word: number for number, word in enumerate(self.words)}
+        self._terms: dict[str, list[bytes]] = {}
+
+    def terms_of(self, fieldname: str) -> list[bytes]:
+        """The `WordPairs` term of each common word in `fieldname`, by the word's number."""
+        found = self._terms.get(fieldname)
+        if found is None:
+            found = self._terms[fieldname] = [pair_term(fieldname, word) for word in self.words]
+        return found
+
+    def pairs(self, fieldname: str, in_order: list[str]) -> dict[bytes, list[int]]:
+        """`WordPairs` postings of a field value whose index terms are `in_order`: term → codes,
+        ascending (what `pair_key` gives for each two adjacent common words)."""
+        if len(in_order) < 2 or not self.numbers:
+            return {}
+        numbers = list(map(self.numbers.get, in_order))
+        common = list(map(is_not, numbers, repeat(None)))
+        both = list(map(and_, common, common[1:]))
+        if True not in both:
+            return {}
+        # In C: for each pair (x, y) of numbers, the rarer word's number max(x, y) and the code
+        # 2·min(x, y) + (x ≥ y); then the distinct (number, code) pairs, in order.
+        firsts = list(compress(numbers, both))
+        seconds = list(compress(numbers[1:], both))
+        codes = map(add, map(mul, map(min, firsts, seconds), repeat(2)), map(ge, firsts, seconds))
+        found = sorted(set(zip(map(max, firsts, seconds), codes)))
+        terms = self.terms_of(fieldname)
+        return {terms[number]: list(map(_second, group)) for number, group in groupby(found, _first)}
 
     def __getstate__(self) -> dict[str, Any]:
-        # The table of contents keeps the words; their numbers are rebuilt when it is read.
+        # The table of contents keeps the words; the rest is rebuilt from them when it is read.
         state = dict(self.__dict__)
         state.pop("numbers", None)
+        state.pop("_terms", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.set_words(self.words)
+
+
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+def pair_term(fieldname: str, word: str) -> bytes:
+    """The `WordPairs` term of common word `word` in `fieldname`."""
+    return f"{fieldname} {word}".encode("utf-8", "surrogatepass")
 
 
 def pair_key(fieldname: str, first: str, second: str, numbers: dict[str, int]) -> tuple[bytes, int]:
@@ -154,29 +191,12 @@ def pair_key(fieldname: str, first: str, second: str, numbers: dict[str, int]) -
     first."""
     one, two = numbers[first], numbers[second]
     if one >= two:
-        return f"{fieldname} {first}".encode("utf-8", "surrogatepass"), 2 * two + 1
-    return f"{fieldname} {second}".encode("utf-8", "surrogatepass"), 2 * one
-
-
-def word_pairs(fieldname: str, in_order: list[str], numbers: dict[str, int]) -> dict[bytes, list[int]]:
-    """`WordPairs` postings of a field value whose index terms are `in_order`: term → codes, ascending."""
-    common = list(map(numbers.__contains__, in_order))
-    both = list(map(and_, common, common[1:]))
-    if True not in both:
-        return {}
-    codes: dict[bytes, set[int]] = {}
-    for first, second in zip(compress(in_order, both), compress(in_order[1:], both)):
-        term, code = pair_key(fieldname, first, second, numbers)
-        found = codes.get(term)
-        if found is None:
-            codes[term] = {code}
-        else:
-            found.add(code)
-    return {term: sorted(found) for term, found in codes.items()}
+        return pair_term(fieldname, first), 2 * two + 1
+    return pair_term(fieldname, second), 2 * one
 
 
 def pairs_value(postings: dict[bytes, list[int]]) -> PreAnalyzed:
-    """A document's `WordPairs` value from its `word_pairs`."""
+    """A document's `WordPairs` value from its fields' `WordPairs.pairs`."""
     return PreAnalyzed((tuple(postings), tuple(map(len, postings.values())), tuple(map(encode_positions, postings.values()))))
 
 
@@ -230,9 +250,9 @@ def build_schema(pair_words: Iterable[str] = ()) -> Schema:
     )
 
 
-def to_document(article: Article, file_path: str, pair_numbers: dict[str, int] | None = None) -> dict[str, Any]:
-    """The Whoosh document for an article read from `file_path` (absolute), for an index whose
-    common words are numbered `pair_numbers` (`WordPairs.numbers`)."""
+def to_document(article: Article, file_path: str, word_pairs: WordPairs | None = None) -> dict[str, Any]:
+    """The Whoosh document for an article read from `file_path` (absolute), with its pairs of
+    common words when the index has some (its `WordPairs` field)."""
     doc: dict[str, Any] = {
         "id": article.id,
         "path": file_path,
@@ -262,8 +282,8 @@ def to_document(article: Article, file_path: str, pair_numbers: dict[str, int] |
             if analysed is not text:
                 doc["_stored_" + name] = text
                 doc[name] = analysed
-            if pair_numbers and name in PAIRED_FIELDS:
-                pairs.update(word_pairs(name, in_order, pair_numbers))
+            if word_pairs is not None and name in PAIRED_FIELDS:
+                pairs.update(word_pairs.pairs(name, in_order))
     if pairs:
         doc["pairs"] = pairs_value(pairs)
     if article.date is not None:

@@ -20,7 +20,7 @@ from query_fixtures import page_of, whoosh_page_of, write_jsonl
 from searchkit import bulk_search
 from searchkit.analysis import terms
 from searchkit.indexer import IndexOptions, index_paths
-from searchkit.schema import PAIR_SAMPLE_MIN, PAIR_WORD_SHARE, common_words, pair_key, word_pairs
+from searchkit.schema import PAIR_SAMPLE_MIN, PAIR_WORD_SHARE, WordPairs, common_words, pair_key
 from searchkit.searcher import SearchIndex, open_index
 
 COMMON = "oil prices trade deficit bank rates central crude output talks".split()
@@ -78,8 +78,18 @@ def test_a_pair_is_kept_under_its_rarer_word_with_its_order() -> None:
     assert pair_key("body", "oil", "crude", numbers) == (b"body crude", 2 * 1)
     assert pair_key("title", "oil", "oil", numbers) == (b"title oil", 2 * 1 + 1)
     in_order = ["crude", "oil", "price", "said", "oil", "crude"]
+    field = WordPairs(["said", "oil", "crude"])
     # crude-oil (3), oil-crude (2) under crude; said-oil under oil, said first (0); price is not common.
-    assert word_pairs("body", in_order, numbers) == {b"body crude": [2, 3], b"body oil": [0]}
+    assert field.pairs("body", in_order) == {b"body crude": [2, 3], b"body oil": [0]}
+    rng = random.Random(3)
+    for _ in range(200):
+        in_order = rng.choices(["said", "oil", "crude", "price"], k=rng.randint(0, 12))
+        expected: dict[bytes, set[int]] = {}
+        for first, second in zip(in_order, in_order[1:]):
+            if first in numbers and second in numbers:
+                term, code = pair_key("title", first, second, numbers)
+                expected.setdefault(term, set()).add(code)
+        assert field.pairs("title", in_order) == {term: sorted(codes) for term, codes in expected.items()}
 
 
 def test_the_index_keeps_the_common_words_of_its_first_articles(ix: SearchIndex) -> None:
