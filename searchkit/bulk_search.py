@@ -50,6 +50,7 @@ from whoosh.util import make_binary_tree
 from whoosh.util.numeric import byte_to_length
 
 from .postings_format import take_block
+from .pair_lists import open_lists
 from .schema import PAIRED_FIELDS, pair_key
 from .whoosh_readers import deleted_docnums as _deleted
 from .whoosh_readers import segment_key as _segment_key
@@ -162,54 +163,24 @@ class _UnsearchedPhrase(wq.Phrase):  # type: ignore[misc]
 def _adjacent_pairs(reader: Any, schema: Any, fieldname: str, words: Sequence[str]) -> list[set[int]] | None:
     """For each pair of adjacent `words` that are both common words of the index
     (`schema.WordPairs`), the segment's documents where the first stands right before the second
-    in `fieldname`; None when no pair is."""
+    in `fieldname`; None when no pair is, or the segment has no pair file."""
     if "pairs" not in schema or fieldname not in PAIRED_FIELDS or type(reader) is not SegmentReader:
         return None
     field = schema["pairs"]
     numbers = field.numbers
-    if not numbers:
+    keys = [pair_key(fieldname, first, second, numbers) for first, second in zip(words, words[1:]) if first in numbers and second in numbers]
+    if not keys:
         return None
-    found = []
-    for first, second in zip(words, words[1:]):
-        if first in numbers and second in numbers:
-            found.append(_holding(reader, field, *pair_key(fieldname, first, second, numbers)))
-    return found or None
+    lists = reader.__dict__.get("_searchkit_pairs", _UNREAD)
+    if lists is _UNREAD:
+        # Opened once a segment reader: the searcher keeps its readers while the index is unchanged.
+        lists = reader._searchkit_pairs = open_lists(reader._storage, reader.segment(), field.fingerprint)
+    if lists is None:
+        return None
+    return [lists.holding(list_id, code) for list_id, code in keys]
 
 
-def _holding(reader: Any, field: Any, term: bytes, code: int) -> set[int]:
-    """The documents whose `WordPairs` posting of `term` holds `code`."""
-    try:
-        terminfo = reader._terms.term_info("pairs", term)
-    except TermNotFound:
-        return set()
-    matcher = reader._codec.postings_reader(reader._terms._postfile, terminfo, field.format, term=("pairs", term))
-    if not hasattr(matcher, "block_positions"):
-        # A posting list of one (inlined in the term table), or blocks in Whoosh's own layout.
-        docs = set()
-        while matcher.is_active():
-            if code in matcher.value_as("positions"):
-                docs.add(matcher.id())
-            matcher.next()
-        return docs
-    ids: list[int] = []
-    blocks: list[tuple[int, int, int, int]] = []
-    matcher.read_rest(ids, [], blocks)
-    docs = set()
-    add = docs.add
-    for first, skip, _, at in blocks:
-        counts, codes = matcher.block_positions(at)
-        hits = codes.count(code)
-        if not hits:
-            continue
-        # A posting's codes are a run of `codes`, `counts` long; the run holding each place where
-        # `code` stands is found by bisection on the runs' ends.
-        ends = list(accumulate(counts))
-        base = first - skip
-        place = -1
-        for _ in range(hits):
-            place = codes.index(code, place + 1)
-            add(ids[base + bisect_right(ends, place)])
-    return docs
+_UNREAD = object()
 
 
 def _bulk_query(q: Any) -> Any:

@@ -16,13 +16,14 @@ way the postings are byte for byte what Whoosh's own `TEXT` field would write.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import compress, groupby, repeat
-from operator import add, and_, ge, is_not, itemgetter, mul
+from itertools import compress, repeat
+from operator import add, and_, ge, is_not, lshift, mul, or_
 from typing import Any, Iterable, Iterator
 
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Positions
 
+from . import pair_lists
 from .analysis import news_analyzer, term_positions, terms_and_positions
 from .dates import index_value
 from .models import Article
@@ -38,8 +39,9 @@ from .postings_format import CompactPositions, encode_positions
 # 5: positions as integers (`postings_format.CompactPositions`), block infos as structs, and one
 #    `date` term a document instead of eight.
 # 6: a posting block's head (document number deltas, weights) as arrays instead of a pickle.
-# 7: a `pairs` field (`WordPairs`, a next-word index) that phrase queries trust to be complete.
-SCHEMA_VERSION = 7
+# 7: a `pairs` field of postings for pairs of common words (`WordPairs`); never released.
+# 8: `WordPairs` keeps the common words only; the pairs are in each segment's pair file.
+SCHEMA_VERSION = 8
 
 TITLE_BOOST = 2.0
 
@@ -111,93 +113,67 @@ class NewsText(TEXT):  # type: ignore[misc]
         return super().index(value)  # type: ignore[no-any-return]
 
 
-class WordPairs(NewsText):
-    """Which common words stand next to which in each document's title and body: a pair index
-    (as in Williams, Zobel & Bahle, "Fast phrase querying with combined indexes", and Lucene's
-    CommonGrams) for phrase queries.
+class WordPairs(FieldType):  # type: ignore[misc]
+    """The index's common words, and which of them stand next to which in each document's title
+    and body: a pair index (as in Williams, Zobel & Bahle, "Fast phrase querying with combined
+    indexes", and Lucene's CommonGrams) for phrase queries.
 
     A phrase of two common words otherwise costs the positions of every document holding both
-    (on Reuters ×5, `"central bank"`: 3,500 documents' positions read and compared); here it is
-    one posting list. `words` are the index's common words, most common first, chosen once from
-    the first articles indexed (`common_words`) and fixed for the index's life. Each pair of
-    adjacent common words in a document's field `f` is kept under the rarer of the two, `r`: the
-    term `"f r"` has a posting whose "positions" are the pairs' codes (`pair_code`), so for two
-    common words the documents where `a b` stands are exactly the postings of that term holding
-    its code, and `bulk_search` takes a phrase's matches (two words) or candidates (more) from
-    them. Under the rarer word, the list read is the shorter one. Not queryable by users; one
-    term per common word and field keeps it small (~10% of a Reuters index).
+    (on Reuters ×5, `"central bank"`: 3,500 documents' positions read and compared); with pairs it
+    is one short list. `words` are the index's common words, most common first, chosen once from
+    the first articles indexed (`common_words`) and kept in the schema for the index's life. Each
+    document's pairs (`keys`) go to its segment's pair file (`pair_lists`), not to postings: a
+    field of the schema only to keep the words, never indexed or stored itself.
     """
 
+    indexed = False
+    stored = False
+    scorable = False
+
     def __init__(self, words: Iterable[str] = ()) -> None:
-        super().__init__(analyzer=news_analyzer())
         self.set_words(words)
 
     def set_words(self, words: Iterable[str]) -> None:
-        self.words = tuple(words)
+        self.words = tuple(words)[: pair_lists.MAX_WORDS]
         self.numbers = {word: number for number, word in enumerate(self.words)}
-        self._terms: dict[str, list[bytes]] = {}
+        self.fingerprint = pair_lists.fingerprint(self.words)
 
-    def terms_of(self, fieldname: str) -> list[bytes]:
-        """The `WordPairs` term of each common word in `fieldname`, by the word's number."""
-        found = self._terms.get(fieldname)
-        if found is None:
-            found = self._terms[fieldname] = [pair_term(fieldname, word) for word in self.words]
-        return found
-
-    def pairs(self, fieldname: str, in_order: list[str]) -> dict[bytes, list[int]]:
-        """`WordPairs` postings of a field value whose index terms are `in_order`: term → codes,
-        ascending (what `pair_key` gives for each two adjacent common words)."""
+    def keys(self, fieldname: str, in_order: list[str]) -> Iterable[int]:
+        """The pair keys of a field value whose index terms are `in_order`: for each two adjacent
+        common words, `pair_key` packed as list id << 45 | code (`pair_lists`)."""
         if len(in_order) < 2 or not self.numbers:
-            return {}
+            return ()
         numbers = list(map(self.numbers.get, in_order))
         common = list(map(is_not, numbers, repeat(None)))
         both = list(map(and_, common, common[1:]))
         if True not in both:
-            return {}
-        # In C: for each pair (x, y) of numbers, the rarer word's number max(x, y) and the code
-        # 2·min(x, y) + (x ≥ y); then the distinct (number, code) pairs, in order.
+            return ()
+        # In C, for each pair (x, y) of numbers: the rarer word's list, (max(x, y) · 2 + field)
+        # << 45, and the code 2·min(x, y) + (x ≥ y).
         firsts = list(compress(numbers, both))
         seconds = list(compress(numbers[1:], both))
+        field = PAIRED_FIELDS.index(fieldname)
+        lists = map(lshift, map(add, map(mul, map(max, firsts, seconds), repeat(2)), repeat(field)), repeat(pair_lists.LIST_SHIFT))
         codes = map(add, map(mul, map(min, firsts, seconds), repeat(2)), map(ge, firsts, seconds))
-        found = sorted(set(zip(map(max, firsts, seconds), codes)))
-        terms = self.terms_of(fieldname)
-        return {terms[number]: list(map(_second, group)) for number, group in groupby(found, _first)}
+        return map(or_, lists, codes)
 
     def __getstate__(self) -> dict[str, Any]:
         # The table of contents keeps the words; the rest is rebuilt from them when it is read.
-        state = dict(self.__dict__)
-        state.pop("numbers", None)
-        state.pop("_terms", None)
-        return state
+        return {"words": self.words}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.set_words(self.words)
+        self.set_words(state["words"])
 
 
-_first = itemgetter(0)
-_second = itemgetter(1)
-
-
-def pair_term(fieldname: str, word: str) -> bytes:
-    """The `WordPairs` term of common word `word` in `fieldname`."""
-    return f"{fieldname} {word}".encode("utf-8", "surrogatepass")
-
-
-def pair_key(fieldname: str, first: str, second: str, numbers: dict[str, int]) -> tuple[bytes, int]:
-    """(the `WordPairs` term, the code in its postings) of common word `first` followed by
-    common word `second` in `fieldname`: the term of the rarer word (the first, when they are
-    equally common), and the other word's number times two, plus one when the term's word comes
-    first."""
+def pair_key(fieldname: str, first: str, second: str, numbers: dict[str, int]) -> tuple[int, int]:
+    """(the pair list, the code in it) of common word `first` followed by common word `second` in
+    `fieldname`: the list of the rarer word (the first, when they are equally common) in that
+    field, and the other word's number times two, plus one when the list's word comes first."""
     one, two = numbers[first], numbers[second]
+    field = PAIRED_FIELDS.index(fieldname)
     if one >= two:
-        return pair_term(fieldname, first), 2 * two + 1
-    return pair_term(fieldname, second), 2 * one
-
-
-def pairs_value(postings: dict[bytes, list[int]]) -> PreAnalyzed:
-    """A document's `WordPairs` value from its fields' `WordPairs.pairs`."""
-    return PreAnalyzed((tuple(postings), tuple(map(len, postings.values())), tuple(map(encode_positions, postings.values()))))
+        return 2 * one + field, 2 * two + 1
+    return 2 * two + field, 2 * one
 
 
 def common_words(articles_terms: Iterable[Iterable[str]]) -> tuple[str, ...]:
@@ -251,8 +227,8 @@ def build_schema(pair_words: Iterable[str] = ()) -> Schema:
 
 
 def to_document(article: Article, file_path: str, word_pairs: WordPairs | None = None) -> dict[str, Any]:
-    """The Whoosh document for an article read from `file_path` (absolute), with its pairs of
-    common words when the index has some (its `WordPairs` field)."""
+    """The Whoosh document for an article read from `file_path` (absolute); given the index's
+    `WordPairs`, with its pair keys under `_pairs` (which the writer puts in the pair file)."""
     doc: dict[str, Any] = {
         "id": article.id,
         "path": file_path,
@@ -273,7 +249,7 @@ def to_document(article: Article, file_path: str, word_pairs: WordPairs | None =
             article.encoding_confidence,
         ),
     }
-    pairs: dict[bytes, list[int]] = {}
+    pairs: set[int] = set()
     for name in TEXT_FIELDS:
         text = doc[name]
         if text and isinstance(text, str):
@@ -283,9 +259,9 @@ def to_document(article: Article, file_path: str, word_pairs: WordPairs | None =
                 doc["_stored_" + name] = text
                 doc[name] = analysed
             if word_pairs is not None and name in PAIRED_FIELDS:
-                pairs.update(word_pairs.pairs(name, in_order))
-    if pairs:
-        doc["pairs"] = pairs_value(pairs)
+                pairs.update(word_pairs.keys(name, in_order))
+    if word_pairs is not None:
+        doc["_pairs"] = pairs  # also when empty: the writer knows the document's pairs were made
     if article.date is not None:
         doc["date"] = index_value(article.date)
         doc["date_iso"] = article.date.isoformat()

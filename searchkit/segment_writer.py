@@ -50,7 +50,8 @@ from .postings_format import (
     SPLIT_INFO, SPLIT_MARKER, TAIL_PICKLED, TAIL_POSITIONS, CompactPositions, head_and_tail, pack_head, pack_positions_tail,
     read_block_info,
 )
-from .schema import NewsText, PreAnalyzed
+from . import pair_lists
+from .schema import NewsText, PreAnalyzed, WordPairs
 
 # Memory a buffered posting takes besides its encoded positions: three list slots and their
 # share of the lists' spare room (document numbers, weights and one-position values are shared
@@ -126,7 +127,7 @@ def invert_documents(documents: list[dict[str, Any]], schema: Any) -> InvertedFi
                 terms = fields[name] = {}
             scorable = field.scorable
             length = 0
-            if type(value) is PreAnalyzed and isinstance(field, NewsText) and type(field.format) is CompactPositions and scorable:
+            if type(value) is PreAnalyzed and type(field) is NewsText and type(field.format) is CompactPositions and scorable:
                 # Most postings: what NewsText.index would yield, taken straight from the tuples.
                 words, freqs, encoded = value
                 weight_of = _weights(float(field.format.field_boost))
@@ -221,7 +222,13 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         # Segments merged into this one: (our own reader of it, first new docnum, old → new docnum
         # map when it has deletions). Own readers, because the merge policy closes the one it passes.
         self._merged: list[tuple[Any, int, dict[int, int] | None]] = []
+        # The documents' pair entries (`pair_lists`), and whether every document came with its
+        # pairs: a segment gets a pair file only then.
+        self._pair_entries = array("Q")
+        self._pairs_complete = True
         super().__init__(ix, limitmb=limitmb, **kwargs)
+        pairs = self.schema["pairs"] if "pairs" in self.schema else None
+        self._word_pairs = pairs if type(pairs) is WordPairs and pairs.words else None
         if not supports(self.schema, self.codec):
             self.cancel()
             raise ValueError("DirectSegmentWriter cannot write this schema or codec; use SegmentWriter")
@@ -338,6 +345,13 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
             perdocwriter.cancel_doc()
             raise
         perdocwriter.finish_doc()
+        if self._word_pairs is not None:
+            keys = fields.get("_pairs")
+            if keys is None:
+                self._pairs_complete = False
+            elif keys:
+                self._pair_entries.extend(pair_lists.with_document(keys, docnum))
+                buffered += 8 * len(keys)
         self._buffered_bytes += buffered
         self._added = True
         self.docnum += 1
@@ -361,10 +375,30 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         lengths = self.per_document_reader()
         try:
             self._write_postings(lengths)
+            self._write_pairs()
         finally:
             lengths.close()
             self._close_merged()
         self.fieldwriter.close()
+
+    def _write_pairs(self) -> None:
+        """The segment's pair file (`pair_lists`): its new documents' entries and those of the
+        segments merged into it; none when some document or merged segment has no pairs."""
+        word_pairs, buffered = self._word_pairs, self._pair_entries
+        self._pair_entries = array("Q")
+        if word_pairs is None or not self._pairs_complete:
+            return
+        entries = buffered.tolist()
+        for reader, basedoc, docmap in self._merged:
+            lists = pair_lists.open_lists(reader._storage, reader.segment(), word_pairs.fingerprint)
+            if lists is None:
+                return  # its documents' pairs are unknown: the merged segment can have none
+            try:
+                entries += lists.entries(docmap, basedoc)
+            finally:
+                lists.close()
+        entries.sort()
+        pair_lists.write(self.newsegment.create_file(self.storage, pair_lists.EXTENSION), word_pairs.fingerprint, entries)
 
     def _close_segment(self) -> None:
         self._close_merged()

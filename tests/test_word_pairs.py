@@ -11,17 +11,21 @@ once and kept for the index's life.
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from whoosh.writing import OPTIMIZE
 from query_fixtures import page_of, whoosh_page_of, write_jsonl
 
-from searchkit import bulk_search
+from searchkit import bulk_search, pair_lists
 from searchkit.analysis import terms
-from searchkit.indexer import IndexOptions, index_paths
-from searchkit.schema import PAIR_SAMPLE_MIN, PAIR_WORD_SHARE, WordPairs, common_words, pair_key
+from searchkit.indexer import IndexOptions, _open_writer, index_paths
+from searchkit.models import Article
+from searchkit.schema import PAIR_SAMPLE_MIN, PAIR_WORD_SHARE, WordPairs, common_words, pair_key, to_document
 from searchkit.searcher import SearchIndex, open_index
+from searchkit.storage import open_whoosh
 
 COMMON = "oil prices trade deficit bank rates central crude output talks".split()
 RARE = "zeppelin"  # in one article only: never a common word
@@ -72,24 +76,23 @@ def test_common_words_are_those_enough_articles_hold_most_common_first() -> None
     assert "rare" in common_words([["oil", "rare"]] * share + [["oil"]] * (1000 - share))
 
 
-def test_a_pair_is_kept_under_its_rarer_word_with_its_order() -> None:
+def test_a_pair_is_kept_in_its_rarer_words_list_with_its_order() -> None:
     numbers = {"said": 0, "oil": 1, "crude": 2}
-    assert pair_key("body", "crude", "oil", numbers) == (b"body crude", 2 * 1 + 1)
-    assert pair_key("body", "oil", "crude", numbers) == (b"body crude", 2 * 1)
-    assert pair_key("title", "oil", "oil", numbers) == (b"title oil", 2 * 1 + 1)
-    in_order = ["crude", "oil", "price", "said", "oil", "crude"]
+    body, title = 1, 0  # a word's list in a field: 2 · its number + the field's place in PAIRED_FIELDS
+    assert pair_key("body", "crude", "oil", numbers) == (2 * 2 + body, 2 * 1 + 1)
+    assert pair_key("body", "oil", "crude", numbers) == (2 * 2 + body, 2 * 1)
+    assert pair_key("title", "oil", "oil", numbers) == (2 * 1 + title, 2 * 1 + 1)
     field = WordPairs(["said", "oil", "crude"])
-    # crude-oil (3), oil-crude (2) under crude; said-oil under oil, said first (0); price is not common.
-    assert field.pairs("body", in_order) == {b"body crude": [2, 3], b"body oil": [0]}
     rng = random.Random(3)
     for _ in range(200):
         in_order = rng.choices(["said", "oil", "crude", "price"], k=rng.randint(0, 12))
-        expected: dict[bytes, set[int]] = {}
-        for first, second in zip(in_order, in_order[1:]):
-            if first in numbers and second in numbers:
-                term, code = pair_key("title", first, second, numbers)
-                expected.setdefault(term, set()).add(code)
-        assert field.pairs("title", in_order) == {term: sorted(codes) for term, codes in expected.items()}
+        expected = {
+            list_id << pair_lists.LIST_SHIFT | code
+            for first, second in zip(in_order, in_order[1:])
+            if first in numbers and second in numbers
+            for list_id, code in [pair_key("title", first, second, numbers)]
+        }
+        assert set(field.keys("title", in_order)) == expected
 
 
 def test_the_index_keeps_the_common_words_of_its_first_articles(ix: SearchIndex) -> None:
@@ -134,14 +137,14 @@ def test_the_pair_postings_are_complete(ix: SearchIndex) -> None:
 )
 @pytest.mark.parametrize("page", [1, 4])
 def test_phrase_pages_from_pairs_are_whooshs(ix: SearchIndex, monkeypatch: pytest.MonkeyPatch, text: str, page: int) -> None:
-    looked_up: list[bytes] = []
-    original = bulk_search._holding
+    looked_up: list[int] = []
+    original = pair_lists.PairLists.holding
 
-    def spy(reader: Any, field: Any, term: bytes, code: int) -> set[int]:
-        looked_up.append(term)
-        return original(reader, field, term, code)
+    def spy(self: pair_lists.PairLists, list_id: int, code: int) -> set[int]:
+        looked_up.append(list_id)
+        return original(self, list_id, code)
 
-    monkeypatch.setattr(bulk_search, "_holding", spy)
+    monkeypatch.setattr(pair_lists.PairLists, "holding", spy)
     totals = []
     for kwargs in ({}, {"since": "2024-03", "until": "2024-09"}):
         bulk = page_of(ix, text, page=page, **kwargs)
@@ -171,3 +174,58 @@ def test_the_common_words_are_chosen_once_and_kept(tmp_path: Path) -> None:
     with open_index(ix) as index:
         assert set(index._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
         assert index.search('"crude oil"', fragments=0).total > 0
+
+
+def _pair_files(index_dir: Path) -> list[str]:
+    return sorted(path.name for path in index_dir.glob(f"*{pair_lists.EXTENSION}"))
+
+
+def test_a_merged_segment_keeps_the_pairs_of_its_parts(index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    with open_index(copy) as index:
+        before = {text: page_of(index, text) for text in ('"crude oil"', '"central bank rates"', 'title:"oil prices"')}
+        segments = len(index._s().reader().leaf_readers())
+    assert segments >= 3 and len(_pair_files(copy)) == segments
+    ix = open_whoosh(copy)
+    writer = _open_writer(ix, IndexOptions(), ix.schema["pairs"].words)
+    writer.commit(mergetype=OPTIMIZE)  # every segment merged into one, its deleted documents dropped
+    ix.close()
+    assert len(_pair_files(copy)) == 1
+    with open_index(copy) as index:
+        assert len(index._s().reader().leaf_readers()) == 1
+        for text, (total, _) in before.items():
+            # The same matches; scores move a little, as the merge dropped the deleted documents.
+            page = page_of(index, text)
+            assert page[0] == total and page == whoosh_page_of(index, monkeypatch, text)
+
+
+def test_a_segment_written_without_pairs_is_searched_by_positions(index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    texts = ('"crude oil"', '"oil crude"', '"central bank rates"')
+    with open_index(copy) as index:
+        totals = [index.search(text, fragments=0).total for text in texts]
+    ix = open_whoosh(copy)
+    writer = _open_writer(ix, IndexOptions(), ix.schema["pairs"].words)
+    rng = random.Random(2)
+    for number in range(30):
+        record = _record(rng, 9000 + number)
+        # A document without its pairs (`to_document` not given the index's `WordPairs`).
+        writer.add_document(**to_document(Article(id=record["id"], title=record["title"], body=record["text"]), f"/elsewhere/{number}"))
+    writer.commit()
+    ix.close()
+    with open_index(copy) as index:
+        readers = [reader for reader, _ in index._s().reader().leaf_readers()]
+        assert len(_pair_files(copy)) == len(readers) - 1
+        for text, total in zip(texts, totals):
+            bulk = page_of(index, text)
+            assert bulk == whoosh_page_of(index, monkeypatch, text)
+            assert bulk[0] > total  # the new documents' matches are found, by their positions
+    # Merged with the others, the segment without pairs leaves the merged one without them.
+    ix = open_whoosh(copy)
+    _open_writer(ix, IndexOptions(), ix.schema["pairs"].words).commit(mergetype=OPTIMIZE)
+    ix.close()
+    assert _pair_files(copy) == []
+    with open_index(copy) as index:
+        assert page_of(index, '"crude oil"') == whoosh_page_of(index, monkeypatch, '"crude oil"')
