@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import compress, repeat
-from operator import add, and_, ge, is_not, lshift, mul, or_
+from operator import add, ge, mul
 from typing import Any, Iterable, Iterator
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, FieldType, Schema
@@ -137,25 +137,28 @@ class WordPairs(FieldType):  # type: ignore[misc]
         self.words = tuple(words)[: pair_lists.MAX_WORDS]
         self.numbers = {word: number for number, word in enumerate(self.words)}
         self.fingerprint = pair_lists.fingerprint(self.words)
+        # For `keys`, by number + 1 (0: not a common word): the list part of a key in each field,
+        # and the code part of the other word.
+        self._one_up = {word: number + 1 for word, number in self.numbers.items()}
+        self._lists = [[0] + [(2 * number + field) << pair_lists.LIST_SHIFT for number in range(len(self.words))] for field in range(len(PAIRED_FIELDS))]
+        self._codes = [0] + [2 * number for number in range(len(self.words))]
 
     def keys(self, fieldname: str, in_order: list[str]) -> Iterable[int]:
         """The pair keys of a field value whose index terms are `in_order`: for each two adjacent
         common words, `pair_key` packed as list id << 45 | code (`pair_lists`)."""
         if len(in_order) < 2 or not self.numbers:
             return ()
-        numbers = list(map(self.numbers.get, in_order))
-        common = list(map(is_not, numbers, repeat(None)))
-        both = list(map(and_, common, common[1:]))
-        if True not in both:
+        numbers = list(map(self._one_up.get, in_order, repeat(0)))
+        both = list(map(mul, numbers, numbers[1:]))  # non-zero where both words are common
+        if not any(both):
             return ()
-        # In C, for each pair (x, y) of numbers: the rarer word's list, (max(x, y) · 2 + field)
-        # << 45, and the code 2·min(x, y) + (x ≥ y).
+        # In C, for each pair (x, y) of numbers: the list of the rarer word, max(x, y), and the
+        # code 2·min(x, y) + (x ≥ y).
         firsts = list(compress(numbers, both))
         seconds = list(compress(numbers[1:], both))
-        field = PAIRED_FIELDS.index(fieldname)
-        lists = map(lshift, map(add, map(mul, map(max, firsts, seconds), repeat(2)), repeat(field)), repeat(pair_lists.LIST_SHIFT))
-        codes = map(add, map(mul, map(min, firsts, seconds), repeat(2)), map(ge, firsts, seconds))
-        return map(or_, lists, codes)
+        lists = map(self._lists[PAIRED_FIELDS.index(fieldname)].__getitem__, map(max, firsts, seconds))
+        codes = map(add, map(self._codes.__getitem__, map(min, firsts, seconds)), map(ge, firsts, seconds))
+        return map(add, lists, codes)
 
     def __getstate__(self) -> dict[str, Any]:
         # The table of contents keeps the words; the rest is rebuilt from them when it is read.
