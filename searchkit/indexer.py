@@ -576,8 +576,8 @@ def _pair_words(schema: Any) -> tuple[str, ...]:
 
 # The first articles of a new index tell which words are common (`schema.common_words`): about
 # this many, from at most this many files or bytes (read once more, in this process).
-_SAMPLE_ARTICLES = 600
-_SAMPLE_FILES = 200
+_SAMPLE_ARTICLES = 500
+_SAMPLE_FILES = 600
 _SAMPLE_BYTES = 8 * 1024 * 1024
 
 

@@ -6,8 +6,8 @@ the segment's end as `<segment id>.pairs`; `bulk_search` reads the documents of 
 
 A pair of adjacent common words `a b` in a field is kept in the list of the rarer word (the larger
 number) for that field, with a code saying which word the other is and which came first
-(`schema.pair_key`). A list is a run of (document number, code) entries sorted by document; the
-file holds every list of the segment:
+(`schema.pair_key`). A key is list << 16 | code; an entry, key << 32 | document number, so that
+sorted entries run by list, then code, then document: one pair's documents are one run. The file:
 
     header     magic, fingerprint of the common words, number of lists   (`_HEADER`)
     lists      the list ids present, ascending                            (uint32 each)
@@ -15,10 +15,9 @@ file holds every list of the segment:
     documents  each entry's document number                               (uint32 each)
     codes      each entry's code                                          (uint16 each)
 
-all little-endian. The file is written in one go from one sorted array of entries, each packed in
-an int as list id << 45 | document << 13 | code, which is also how a merge reads it back. A segment
-has the file only when every one of its documents was given its pairs under the index's common
-words (the fingerprint says which); a segment without it is searched by positions alone.
+all little-endian, cut from the sorted entries as one array of uint64 in C. A segment has the file
+only when every one of its documents was given its pairs under the index's common words (the
+fingerprint says which); a segment without it is searched by positions alone.
 """
 
 from __future__ import annotations
@@ -27,19 +26,16 @@ import struct
 import sys
 import zlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import compress, repeat
-from operator import and_, eq, or_, rshift
+from operator import add, is_not, lshift, or_
 from typing import Any, Iterable, Sequence
 
 EXTENSION = ".pairs"
-CODE_BITS = 13
-DOC_SHIFT = CODE_BITS
-LIST_SHIFT = CODE_BITS + 32
-CODE_MASK = (1 << CODE_BITS) - 1
-DOC_MASK = (1 << 32) - 1
-# Codes are 2·number (+1): the common words are at most this many.
-MAX_WORDS = 1 << (CODE_BITS - 1)
+LIST_SHIFT = 16  # in a key
+KEY_SHIFT = 32  # in an entry
+# Lists are 2·number + field and codes 2·number (+1), 16 bits each: the common words are at most this many.
+MAX_WORDS = 1 << 15
 
 _MAGIC = b"SKPAIRS1"
 _HEADER = struct.Struct("<8sII")
@@ -52,8 +48,30 @@ def fingerprint(words: Sequence[str]) -> int:
 
 
 def with_document(keys: Iterable[int], docnum: int) -> Iterable[int]:
-    """A document's pair keys (`schema.WordPairs.keys`: list id << 45 | code) as entries."""
-    return map(or_, keys, repeat(docnum << DOC_SHIFT))
+    """A document's pair keys (`schema.WordPairs.keys`) as entries."""
+    return map(or_, map(lshift, keys, repeat(KEY_SHIFT)), repeat(docnum))
+
+
+def write(handle: Any, words_fingerprint: int, entries: list[int]) -> None:
+    """Write `entries` (sorted, distinct) as a pair file to the open `handle`, and close it."""
+    packed = array("Q", entries)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    # Each entry is 8 bytes, little-endian: document (4), code (2), list (2); the columns are
+    # strided copies of them.
+    raw = memoryview(packed).cast("B")
+    documents = raw.cast("I")[0::2].tobytes()
+    halves = raw.cast("H")
+    codes = halves[2::4].tobytes()
+    list_of = _read_array("H", halves[3::4].tobytes())
+    lists = sorted(set(list_of))
+    starts = [bisect_left(list_of, list_id) for list_id in lists] + [len(entries)]
+    handle.write(_HEADER.pack(_MAGIC, words_fingerprint, len(lists)))
+    handle.write(_little(array("I", lists)))
+    handle.write(_little(array("I", starts)))
+    handle.write(documents)
+    handle.write(codes)
+    handle.close()
 
 
 def _little(values: array) -> bytes:
@@ -61,19 +79,6 @@ def _little(values: array) -> bytes:
         values = array(values.typecode, values)
         values.byteswap()
     return values.tobytes()
-
-
-def write(handle: Any, words_fingerprint: int, entries: list[int]) -> None:
-    """Write `entries` (sorted, distinct) as a pair file to the open `handle`, and close it."""
-    list_of = list(map(rshift, entries, repeat(LIST_SHIFT)))
-    lists = sorted(set(list_of))
-    starts = [bisect_left(list_of, list_id) for list_id in lists] + [len(entries)]
-    documents = array("I", map(and_, map(rshift, entries, repeat(DOC_SHIFT)), repeat(DOC_MASK)))
-    codes = array("H", map(and_, entries, repeat(CODE_MASK)))
-    handle.write(_HEADER.pack(_MAGIC, words_fingerprint, len(lists)))
-    for part in (array("I", lists), array("I", starts), documents, codes):
-        handle.write(_little(part))
-    handle.close()
 
 
 def _read_array(typecode: str, data: bytes) -> array:
@@ -106,33 +111,33 @@ class PairLists:
         return self._starts[place], self._starts[place + 1]
 
     def holding(self, list_id: int, code: int) -> set[int]:
-        """The documents whose entries in list `list_id` include `code`."""
+        """The documents whose entries in list `list_id` have `code`."""
         start, end = self._span(list_id)
         if start == end:
             return set()
-        documents = _read_array("I", self._file.get(self._documents_at + 4 * start, 4 * (end - start)))
         codes = _read_array("H", self._file.get(self._codes_at + 2 * start, 2 * (end - start)))
-        return set(compress(documents, map(eq, codes, repeat(code))))
+        first = bisect_left(codes, code)
+        past = bisect_right(codes, code, first)
+        if first == past:
+            return set()
+        return set(_read_array("I", self._file.get(self._documents_at + 4 * (start + first), 4 * (past - first))))
 
     def entries(self, docmap: dict[int, int] | None, basedoc: int) -> list[int]:
         """Every entry, its document renumbered for a merge: by `docmap` (deleted ones dropped)
         or moved by `basedoc`."""
         if not self._entries:
             return []
-        documents = _read_array("I", self._file.get(self._documents_at, 4 * self._entries))
-        codes = _read_array("H", self._file.get(self._codes_at, 2 * self._entries))
-        lists = []
+        documents: Any = _read_array("I", self._file.get(self._documents_at, 4 * self._entries))
+        codes: Any = _read_array("H", self._file.get(self._codes_at, 2 * self._entries))
+        keys: Any = []
         for place, list_id in enumerate(self._lists):
-            lists += repeat(list_id << LIST_SHIFT, self._starts[place + 1] - self._starts[place])
+            keys += repeat((list_id << LIST_SHIFT) << KEY_SHIFT, self._starts[place + 1] - self._starts[place])
+        keys = map(add, keys, map(lshift, codes, repeat(KEY_SHIFT)))
         if docmap is None:
-            renumbered: Iterable[Any] = map(basedoc.__add__, documents)
-            keep = None
-        else:
-            renumbered = list(map(docmap.get, documents))
-            keep = [docnum is not None for docnum in renumbered]
-            renumbered = [docnum for docnum in renumbered if docnum is not None]
-            lists, codes = list(compress(lists, keep)), list(compress(codes, keep))
-        return list(map(or_, map(or_, lists, map((1 << DOC_SHIFT).__mul__, renumbered)), codes))
+            return list(map(add, keys, map(basedoc.__add__, documents)))
+        renumbered = list(map(docmap.get, documents))
+        kept = list(map(is_not, renumbered, repeat(None)))
+        return list(map(add, compress(keys, kept), compress(renumbered, kept)))
 
     def close(self) -> None:
         self._file.close()

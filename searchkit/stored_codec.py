@@ -48,7 +48,7 @@ from whoosh.columns import Column, ColumnReader, ColumnWriter
 # directory, so changing them needs no new schema version.
 BLOCK_DOCUMENTS = 16
 BLOCK_BYTES = 32 * 1024
-_ZLIB_LEVEL = 6  # level 9 was 0.1% smaller and slower to write
+_ZLIB_LEVEL = 3  # level 6 was 6% smaller and half as fast to write (Reuters: 47 vs 94 MB/s); 9, 0.1% smaller still
 # Pinned rather than HIGHEST_PROTOCOL, so a later Python writes what an earlier one can read.
 _PICKLE_PROTOCOL = 5
 
