@@ -166,6 +166,10 @@ def index_command(
         512, "--memory", min=4,
         help="Megabytes of postings the reader processes hold, together, before each writes a segment: more makes fewer, larger segments (queries on a big archive run faster) at that much more peak memory, e.g. --memory 1024.",
     ),
+    phrase_pairs: bool = typer.Option(
+        False, "--phrase-pairs",
+        help="When the index is created (or with --rebuild): also record which common words stand next to which, so phrases of common words (\"central bank\") are answered without comparing word positions: on Reuters ×5, phrase queries ~30% faster at the median and twice as fast at the slowest, for ~25% more indexing time and a ~25% larger index. Kept for the index's life, e.g. searchkit index ~/archive --rebuild --phrase-pairs.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the run's summary as JSON on stdout, e.g. searchkit index docs --json | jq .files_failed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr (errors still go there), e.g. in cron jobs: -q."),
     backend: Optional[str] = BackendOption,
@@ -200,6 +204,7 @@ def index_command(
         max_file_size=max_file_size * 1024 * 1024 if max_file_size > 0 else 0,
         batch_articles=batch_size,
         writer_memory_mb=memory,
+        phrase_pairs=phrase_pairs,
     )
     console = stderr_console()
     progress = None if quiet or json_output and not console.is_terminal else _progress_reporter(console)

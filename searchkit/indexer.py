@@ -90,6 +90,10 @@ class IndexOptions:
     # on Reuters ×5 the memory share ends batches first, so this limit mostly bounds what a crash loses.
     batch_articles: int = 50000
     writer_memory_mb: int = 512  # shared by the worker processes
+    # Pair lists for phrases of common words (`schema.WordPairs`), chosen when the index is made:
+    # faster phrase queries for more indexing time and a larger index (off by default: on Reuters
+    # they cost ~25% of the build, which the build-speed target cannot spare).
+    phrase_pairs: bool = False
 
 
 @dataclass
@@ -569,6 +573,20 @@ def _open_writer(ix: Any, options: IndexOptions, pair_words: tuple[str, ...] = (
     return writer
 
 
+def _has_pair_words(index_dir: Path) -> bool:
+    """Whether the index in `index_dir` (if any, and readable) has common words to pair."""
+    from whoosh.index import open_dir
+
+    try:
+        ix = open_dir(str(index_dir), indexname=WHOOSH_INDEX_NAME)
+    except Exception:  # no index, or one this run is about to replace anyway
+        return False
+    try:
+        return bool(_pair_words(ix.schema))
+    finally:
+        ix.close()
+
+
 def _pair_words(schema: Any) -> tuple[str, ...]:
     """The index's common words (`schema.WordPairs`), most common first."""
     return tuple(schema["pairs"].words) if "pairs" in schema else ()
@@ -582,16 +600,30 @@ _SAMPLE_BYTES = 8 * 1024 * 1024
 
 
 def _sample_common_words(files: list[FoundFile], options: IndexOptions) -> tuple[str, ...]:
-    """The common words of the first articles of `files`: what a new index pairs (`schema.WordPairs`)."""
+    """The common words of the first articles of `files`: what a new index pairs (`schema.WordPairs`).
+
+    Read in a process of its own when the run uses processes, like every other file of it: a file
+    that kills its reader must not take the indexer with it (the index then pairs no words)."""
+    sample = files[:_SAMPLE_FILES]
+    if not _worth_processes(files, options.jobs or os.cpu_count() or 1):
+        return _common_words_of(sample, options.encoding, options.max_file_size)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
+            return pool.submit(_common_words_of, sample, options.encoding, options.max_file_size).result()  # type: ignore[no-any-return]
+    except BrokenProcessPool:
+        return ()
+
+
+def _common_words_of(files: list[FoundFile], encoding: str | None, max_file_size: int) -> tuple[str, ...]:
     from .schema import PAIRED_FIELDS, PreAnalyzed, common_words
 
     terms_of: list[set[bytes]] = []
     read = 0
-    for number, found in enumerate(files):
-        if len(terms_of) >= _SAMPLE_ARTICLES or number >= _SAMPLE_FILES or read >= _SAMPLE_BYTES:
+    for found in files:
+        if len(terms_of) >= _SAMPLE_ARTICLES or read >= _SAMPLE_BYTES:
             break
         read += found.size
-        for document in read_file(found, options.encoding, options.max_file_size).documents:
+        for document in read_file(found, encoding, max_file_size).documents:
             terms: set[bytes] = set()
             for name in PAIRED_FIELDS:
                 value = document.get(name)
@@ -603,7 +635,7 @@ def _sample_common_words(files: list[FoundFile], options: IndexOptions) -> tuple
 
 # A segment ends when its buffered postings reach this share of its process's writer memory: the
 # rest is for the flush (which holds a term's postings and blocks besides), the documents in
-# flight and Python itself. At this share a Reuters ×5 run peaks near 500 MB with --memory 512.
+# flight and Python itself. At this share a Reuters ×5 run peaks near 530 MB with --memory 512.
 _SEGMENT_MEMORY_SHARE = 0.55
 
 
@@ -769,8 +801,8 @@ def _write(
         index_was_empty = ix.doc_count_all() == 0
         pair_words = _pair_words(ix.schema)
         if index_was_empty and plan.to_read:
-            # A new (or emptied) index: its common words come from the first articles, now.
-            pair_words = _sample_common_words(plan.to_read, options)
+            # A new (or emptied) index: asked for pairs, its common words come from the first articles, now.
+            pair_words = _sample_common_words(plan.to_read, options) if options.phrase_pairs else ()
         if plan.rehashed:
             manifest.record(plan.rehashed, [])
         if plan.to_read or plan.deleted:
@@ -897,8 +929,10 @@ def _rebuild(roots: list[str], index_dir: Path, options: IndexOptions, progress:
                     raise ReadError(display_path(root), "no such file or folder; the rebuild was not started and the old index is kept")
             if fresh.exists():
                 remove_index_folder(fresh)
+            # An index that has pair lists keeps them through a rebuild (with new common words).
+            phrase_pairs = options.phrase_pairs or _has_pair_words(index_dir)
             try:
-                report = _index_into(roots, fresh, replace(options, rebuild=False), progress)
+                report = _index_into(roots, fresh, replace(options, rebuild=False, phrase_pairs=phrase_pairs), progress)
                 old_documents = _document_count(index_dir)
                 if report.articles_written == 0 and old_documents:
                     raise ReadError(

@@ -145,7 +145,7 @@ class WordPairs(FieldType):  # type: ignore[misc]
 
     def keys(self, fieldname: str, in_order: list[str]) -> Iterable[int]:
         """The pair keys of a field value whose index terms are `in_order`: for each two adjacent
-        common words, `pair_key` packed as list id << 45 | code (`pair_lists`)."""
+        common words, `pair_key` packed as list id << 16 | code (`pair_lists`)."""
         if len(in_order) < 2 or not self.numbers:
             return ()
         numbers = list(map(self._one_up.get, in_order, repeat(0)))

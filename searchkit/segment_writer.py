@@ -30,7 +30,6 @@ no separate spelling fields, no inlined postings; `supports` says whether a sche
 from __future__ import annotations
 
 import functools
-
 import heapq
 import operator
 import pickle

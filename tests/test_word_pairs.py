@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from whoosh.writing import OPTIMIZE
 from query_fixtures import page_of, whoosh_page_of, write_jsonl
+from typer.testing import CliRunner
+from whoosh.writing import OPTIMIZE
 
 from searchkit import bulk_search, pair_lists
 from searchkit.analysis import terms
+from searchkit.cli import app
 from searchkit.indexer import IndexOptions, _open_writer, index_paths
 from searchkit.models import Article
 from searchkit.schema import PAIR_SAMPLE_MIN, PAIR_WORD_SHARE, WordPairs, common_words, pair_key, to_document
@@ -54,7 +56,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for part in range(4):
         write_jsonl(archive, f"part{part}.jsonl", [_record(rng, part * 200 + n) for n in range(200)])
     ix = root / "ix"
-    options = IndexOptions(batch_articles=250, jobs=1)
+    options = IndexOptions(batch_articles=250, jobs=1, phrase_pairs=True)
     index_paths([str(archive)], ix, options)
     # A changed file: its old articles are deleted from their segment (their pairs stay behind).
     write_jsonl(archive, "part1.jsonl", [_record(rng, 5000 + n) for n in range(150)])
@@ -162,18 +164,40 @@ def test_the_common_words_are_chosen_once_and_kept(tmp_path: Path) -> None:
     rng = random.Random(9)
     write_jsonl(archive, "first.jsonl", [_record(rng, n) for n in range(20)])
     ix = tmp_path / "ix"
-    index_paths([str(archive)], ix, IndexOptions(jobs=1))
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, phrase_pairs=True))
     with open_index(ix) as index:
         assert index._s().schema["pairs"].words == ()  # 20 articles say too little
     write_jsonl(archive, "more.jsonl", [_record(rng, 100 + n) for n in range(PAIR_SAMPLE_MIN + 100)])
-    index_paths([str(archive)], ix, IndexOptions(jobs=1))
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, phrase_pairs=True))
     with open_index(ix) as index:
         assert index._s().schema["pairs"].words == ()  # the first articles decided, for the index's life
         assert index.search('"crude oil"', fragments=0).total > 0
-    index_paths([str(archive)], ix, IndexOptions(jobs=1, rebuild=True))
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, rebuild=True, phrase_pairs=True))
     with open_index(ix) as index:
         assert set(index._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
         assert index.search('"crude oil"', fragments=0).total > 0
+    # A rebuild keeps an index's pair lists without being asked again.
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, rebuild=True))
+    with open_index(ix) as index:
+        assert set(index._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
+    assert _pair_files(ix)
+
+
+def test_pairs_are_only_made_when_asked_for(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    rng = random.Random(4)
+    write_jsonl(archive, "all.jsonl", [_record(rng, n) for n in range(PAIR_SAMPLE_MIN + 50)])
+    plain, paired = tmp_path / "plain", tmp_path / "paired"
+    index_paths([str(archive)], plain, IndexOptions(jobs=1))
+    result = CliRunner().invoke(app, ["index", str(archive), "--index", str(paired), "--phrase-pairs", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert _pair_files(plain) == [] and len(_pair_files(paired)) == 1
+    with open_index(plain) as one, open_index(paired) as other:
+        assert one._s().schema["pairs"].words == ()
+        assert set(other._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
+        for text in ('"crude oil"', '"central bank rates"', 'title:"oil prices"'):
+            assert page_of(one, text) == page_of(other, text)
 
 
 def _pair_files(index_dir: Path) -> list[str]:
