@@ -74,8 +74,8 @@ class _UnsearchedPhraseMatcher(SpanNear2.SpanNear2Matcher):  # type: ignore[misc
         WrappingMatcher.__init__(self, make_binary_tree(IntersectionMatcher, ms))
         self._spans = None
         # For each pair of adjacent words both common (`schema.WordPairs`), the documents where
-        # they stand together; None when no pair is indexed, and a phrase of two words when
-        # every pair is (`_Phrase` then takes its matches from here).
+        # they stand together, or None when no pair is indexed: `_Phrase` takes a two-word
+        # phrase's matches from here, and a longer phrase's candidates.
         self.pairs = pairs
 
 
@@ -173,7 +173,7 @@ def _adjacent_pairs(reader: Any, schema: Any, fieldname: str, words: Sequence[st
         return None
     lists = reader.__dict__.get("_searchkit_pairs", _UNREAD)
     if lists is _UNREAD:
-        # Opened once a segment reader: the searcher keeps its readers while the index is unchanged.
+        # Opened once per segment reader: the searcher keeps its readers while the index is unchanged.
         lists = reader._searchkit_pairs = open_lists(reader._storage, reader.segment(), field.fingerprint)
     if lists is None:
         return None
