@@ -496,7 +496,8 @@ def _segment_tasks(
     segment early when they do not)."""
     total = sum(f.size for f in files)
     memory_mb = max(1, options.writer_memory_mb // jobs)
-    # Buffered postings take ~7× the text they come from (Reuters: 7.8 MB of SGML, 54 MB).
+    # Buffered postings take ~5× the text they come from (Reuters: 7.8 MB of SGML, 39.8 MB) and
+    # ~7× with pair lists' postings as first written; ÷7 is the sizing the session-7 runs measured.
     size = max(1, memory_mb * 1024 * 1024 // 7)
     if jobs > 1:
         size = min(size, total // jobs + 1)
