@@ -208,6 +208,35 @@ def test_every_match_is_scored_and_ordered_as_whoosh_does(ix: SearchIndex, text:
         assert window == (total, best[first:wanted])
 
 
+@pytest.mark.parametrize(
+    "q",
+    [
+        wq.Term("body", "oil"),
+        wq.Term("body", "absentword"),
+        wq.Term("title", TITLE_ONLY),
+        wq.Phrase("body", ["oil", "price"]),  # index terms: stems
+        wq.Phrase("body", ["crude", "absentword", "oil"]),
+        wq.Phrase("title", ["gold", "mine"]),
+    ],
+    ids=repr,
+)
+def test_the_bulk_copies_of_terms_and_phrases_size_each_segment_as_whoosh_does(ix: SearchIndex, q: Any) -> None:
+    # An And or Or orders its matchers by their queries' sizes in each segment, and the order is
+    # the order of the floating-point sums: the copies answer from their matchers' look-ups.
+    copied = bulk_search._bulk_query(q)
+    assert type(copied) is not type(q)
+    searcher = ix._s()
+    sizes = []
+    for leaf_searcher, _ in searcher.leaf_searchers():
+        reader = leaf_searcher.reader()
+        copied.matcher(leaf_searcher, leaf_searcher.context())
+        sizes.append(copied.estimate_size(reader))
+        assert copied.estimate_size(reader) == q.estimate_size(reader)
+    assert len(sizes) > 1
+    if "absentword" not in repr(q):
+        assert any(sizes)
+
+
 def test_an_open_index_sees_later_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     archive = tmp_path / "archive"
     archive.mkdir()
