@@ -124,12 +124,19 @@ def _hash_file(path: str) -> str:
 
 
 def read_file(
-    found: FoundFile, encoding: str | None, max_file_size: int, invert: bool = False, pair_words: tuple[str, ...] = ()
+    found: FoundFile,
+    encoding: str | None,
+    max_file_size: int,
+    invert: bool = False,
+    pair_words: tuple[str, ...] = (),
+    prefix: int = 0,
 ) -> FileResult:
     """Read one source file into Whoosh documents. Runs in a worker process; never raises for bad input.
 
     With `invert`, also takes the documents' postings out for `DirectSegmentWriter.add_documents`.
-    `pair_words` are the index's common words, most common first (`schema.WordPairs`).
+    `pair_words` are the index's common words, most common first (`schema.WordPairs`). With
+    `prefix`, only the file's first `prefix` bytes are read, whatever its size (a sample: an
+    article cut off there is read as far as it goes, or dropped).
     """
     from . import readers
     from .decode import decode, looks_binary
@@ -139,6 +146,8 @@ def read_file(
     shown = display_path(found.path)
     try:
         # The size is checked from the walk's stat, before the file is opened: a huge file costs no memory.
+        if prefix:
+            max_file_size = 0
         if max_file_size and found.size > max_file_size:
             result.error = f"larger than --max-file-size ({_megabytes(found.size)} > {_megabytes(max_file_size)})"
             return result
@@ -153,7 +162,7 @@ def read_file(
             # The file may have grown since the walk: read no more than the limit allows. In
             # chunks, since read(n) allocates n bytes up front, however small the file.
             chunks, size = [head], len(head)
-            while not max_file_size or size <= max_file_size:
+            while (not max_file_size or size <= max_file_size) and (not prefix or size < prefix):
                 chunk = handle.read(1 << 20)
                 if not chunk:
                     break
@@ -161,6 +170,8 @@ def read_file(
                 size += len(chunk)
             data = b"".join(chunks)
             del chunks
+            if prefix:
+                data = data[:prefix]
         if max_file_size and len(data) > max_file_size:
             result.error = f"larger than --max-file-size ({_megabytes(max_file_size)}; it grew while being indexed)"
             return result
@@ -594,7 +605,8 @@ def _pair_words(schema: Any) -> tuple[str, ...]:
 
 
 # The first articles of a new index tell which words are common (`schema.common_words`): about
-# this many, from at most this many files or bytes (read once more, in this process).
+# this many, from at most this many files or bytes (read once more, before the run; of a larger
+# file, its first bytes only).
 _SAMPLE_ARTICLES = 500
 _SAMPLE_FILES = 600
 _SAMPLE_BYTES = 8 * 1024 * 1024
@@ -623,8 +635,10 @@ def _common_words_of(files: list[FoundFile], encoding: str | None, max_file_size
     for found in files:
         if len(terms_of) >= _SAMPLE_ARTICLES or read >= _SAMPLE_BYTES:
             break
-        read += found.size
-        for document in read_file(found, encoding, max_file_size).documents:
+        # Of a large file (a dump of a whole archive), only as much as the sample still takes.
+        budget = _SAMPLE_BYTES - read
+        read += min(found.size, budget)
+        for document in read_file(found, encoding, max_file_size, prefix=budget).documents:
             terms: set[bytes] = set()
             for name in PAIRED_FIELDS:
                 value = document.get(name)

@@ -4,10 +4,10 @@
 `segment_writer.DirectSegmentWriter` gathers them with the documents' numbers and writes them at
 the segment's end as `<segment id>.pairs`; `bulk_search` reads the documents of one pair from it.
 
-A pair of adjacent common words `a b` in a field is kept in the list of the rarer word (the larger
-number) for that field, with a code saying which word the other is and which came first
-(`schema.pair_key`). A key is list << 16 | code; an entry, key << 32 | document number, so that
-sorted entries run by list, then code, then document: one pair's documents are one run. The file:
+A pair of adjacent common words `a b` in a field is kept in the list of `a` for that field, with
+the code of `b` (`schema.pair_key`). A key is list << 16 | code; an entry, key << 32 | document
+number, so that sorted entries run by list, then code, then document: one pair's documents are one
+run (a document holding the pair twice is in it twice). The file:
 
     header     magic, fingerprint of the common words, number of lists   (`_HEADER`)
     lists      the list ids present, ascending                            (uint32 each)
@@ -34,10 +34,12 @@ from typing import Any, Iterable, Sequence
 EXTENSION = ".pairs"
 LIST_SHIFT = 16  # in a key
 KEY_SHIFT = 32  # in an entry
-# Lists are 2·number + field and codes 2·number (+1), 16 bits each: the common words are at most this many.
+# Lists are 2·number + field and codes number + 1, 16 bits each: the common words are at most this many.
 MAX_WORDS = 1 << 15
 
-_MAGIC = b"SKPAIRS1"
+# The second layout (lists by first word). A file of the first (lists by the rarer word, which
+# `--phrase-pairs` wrote before) is not read: its segment's phrases use positions.
+_MAGIC = b"SKPAIRS2"
 _HEADER = struct.Struct("<8sII")
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -53,7 +55,7 @@ def with_document(keys: Iterable[int], docnum: int) -> Iterable[int]:
 
 
 def write(handle: Any, words_fingerprint: int, entries: list[int]) -> None:
-    """Write `entries` (sorted, distinct) as a pair file to the open `handle`, and close it."""
+    """Write `entries` (sorted) as a pair file to the open `handle`, and close it."""
     packed = array("Q", entries)
     if _BIG_ENDIAN:
         packed.byteswap()
@@ -148,7 +150,12 @@ def open_lists(storage: Any, segment: Any, words_fingerprint: int) -> PairLists 
     name = segment.make_filename(EXTENSION)
     if not storage.file_exists(name):
         return None
-    lists = PairLists(storage.open_file(name))
+    handle = storage.open_file(name)
+    try:
+        lists = PairLists(handle)
+    except ValueError:  # another layout
+        handle.close()
+        return None
     if lists.fingerprint != words_fingerprint:
         lists.close()
         return None

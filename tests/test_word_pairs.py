@@ -2,7 +2,7 @@
 Whoosh's positional check answers them.
 
 A new index takes its common words from its first articles; each document then holds, for every
-two adjacent common words of its title or body, a posting under the rarer of the two. These tests
+two adjacent common words of its title or body, an entry in the first word's list. These tests
 check that the postings are complete (against the text itself), that phrase pages are the same
 with the pair path and with Whoosh's own phrase matcher, and that the common words are chosen
 once and kept for the index's life.
@@ -10,6 +10,7 @@ once and kept for the index's life.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -78,23 +79,24 @@ def test_common_words_are_those_enough_articles_hold_most_common_first() -> None
     assert "rare" in common_words([["oil", "rare"]] * share + [["oil"]] * (1000 - share))
 
 
-def test_a_pair_is_kept_in_its_rarer_words_list_with_its_order() -> None:
+def test_a_pair_is_kept_in_its_first_words_list_under_the_second_word() -> None:
     numbers = {"said": 0, "oil": 1, "crude": 2}
     body, title = 1, 0  # a word's list in a field: 2 · its number + the field's place in PAIRED_FIELDS
-    assert pair_key("body", "crude", "oil", numbers) == (2 * 2 + body, 2 * 1 + 1)
-    assert pair_key("body", "oil", "crude", numbers) == (2 * 2 + body, 2 * 1)
-    assert pair_key("title", "oil", "oil", numbers) == (2 * 1 + title, 2 * 1 + 1)
+    assert pair_key("body", "crude", "oil", numbers) == (2 * 2 + body, 1 + 1)
+    assert pair_key("body", "oil", "crude", numbers) == (2 * 1 + body, 2 + 1)
+    assert pair_key("title", "oil", "oil", numbers) == (2 * 1 + title, 1 + 1)
+    assert pair_key("title", "said", "said", numbers) == (title, 1)  # code 0 would be "not a common word"
     field = WordPairs(["said", "oil", "crude"])
     rng = random.Random(3)
     for _ in range(200):
         in_order = rng.choices(["said", "oil", "crude", "price"], k=rng.randint(0, 12))
-        expected = {
+        expected = sorted(
             list_id << pair_lists.LIST_SHIFT | code
             for first, second in zip(in_order, in_order[1:])
             if first in numbers and second in numbers
             for list_id, code in [pair_key("title", first, second, numbers)]
-        }
-        assert set(field.keys("title", in_order)) == expected
+        )
+        assert sorted(field.keys("title", in_order)) == expected  # a pair held twice, twice
 
 
 def test_the_index_keeps_the_common_words_of_its_first_articles(ix: SearchIndex) -> None:
@@ -198,6 +200,47 @@ def test_pairs_are_only_made_when_asked_for(tmp_path: Path) -> None:
         assert set(other._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
         for text in ('"crude oil"', '"central bank rates"', 'title:"oil prices"'):
             assert page_of(one, text) == page_of(other, text)
+
+
+def test_the_sample_of_common_words_reads_only_the_start_of_a_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One dump holding the whole archive: its first articles decide, and the rest is not read twice.
+    from searchkit import indexer
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    rng = random.Random(8)
+    first = [_record(rng, n) for n in range(PAIR_SAMPLE_MIN + 20)]
+    later = [{"id": f"late{n}", "title": "zinc", "text": "zinc smelter zinc smelter output"} for n in range(6000)]
+    write_jsonl(archive, "dump.jsonl", first + later)
+    path = archive / "dump.jsonl"
+    head = sum(len(json.dumps(record)) + 1 for record in first)
+    monkeypatch.setattr(indexer, "_SAMPLE_BYTES", head + 200)
+    assert path.stat().st_size > 3 * (head + 200)
+    ix = tmp_path / "ix"
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, phrase_pairs=True))
+    with open_index(ix) as index:
+        words = index._s().schema["pairs"].words
+        assert set(words) == set(terms(" ".join(COMMON)))  # "zinc" and "smelter" are in most articles, later
+        assert index.search('"zinc smelter"', fragments=0).total == 6000
+
+
+def test_a_pair_file_of_another_layout_is_not_read(index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pair files written before the lists were by first word: their segments answer by positions.
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    texts = ('"crude oil"', '"oil crude"', '"central bank rates"', 'title:"oil prices"')
+    with open_index(copy) as index:
+        before = {text: page_of(index, text) for text in texts}
+    for name in _pair_files(copy):
+        path = copy / name
+        data = path.read_bytes()
+        path.write_bytes(b"SKPAIRS1" + data[8:])
+    with open_index(copy) as index:
+        searcher = index._s()
+        for leaf, _ in searcher.leaf_searchers():
+            assert bulk_search._adjacent_pairs(leaf.reader(), searcher.schema, "body", ["crude", "oil"]) is None
+        for text in texts:
+            assert page_of(index, text) == before[text] == whoosh_page_of(index, monkeypatch, text)
 
 
 def _pair_files(index_dir: Path) -> list[str]:

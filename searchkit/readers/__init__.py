@@ -81,7 +81,9 @@ _UNSAFE = re.compile(
 # A whole ANSI/OSC escape sequence (as in render.py), so that its parameters ("[31m") do not
 # survive as visible junk once the ESC that starts it is dropped.
 _ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
-_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+# A run of spaces, tabs and other blanks, except a lone space (which stays as it is): most text is
+# single spaces between words, and leaving them unmatched halves the substitution's time.
+_SPACES = re.compile(r"[\t\u00a0\u3000][ \t\u00a0\u3000]*| [ \t\u00a0\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
