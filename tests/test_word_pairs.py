@@ -178,28 +178,52 @@ def test_the_common_words_are_chosen_once_and_kept(tmp_path: Path) -> None:
     with open_index(ix) as index:
         assert set(index._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
         assert index.search('"crude oil"', fragments=0).total > 0
-    # A rebuild keeps an index's pair lists without being asked again.
+    # A rebuild without options keeps them (this archive is too small to be paired by default);
+    # one asked for none drops them.
     index_paths([str(archive)], ix, IndexOptions(jobs=1, rebuild=True))
     with open_index(ix) as index:
         assert set(index._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
     assert _pair_files(ix)
+    index_paths([str(archive)], ix, IndexOptions(jobs=1, rebuild=True, phrase_pairs=False))
+    with open_index(ix) as index:
+        assert index._s().schema["pairs"].words == ()
+        assert index.search('"crude oil"', fragments=0).total > 0
+    assert _pair_files(ix) == []
 
 
-def test_pairs_are_only_made_when_asked_for(tmp_path: Path) -> None:
+def test_pairs_are_made_for_a_large_archive_by_default_or_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit import indexer
+
     archive = tmp_path / "archive"
     archive.mkdir()
     rng = random.Random(4)
     write_jsonl(archive, "all.jsonl", [_record(rng, n) for n in range(PAIR_SAMPLE_MIN + 50)])
-    plain, paired = tmp_path / "plain", tmp_path / "paired"
-    index_paths([str(archive)], plain, IndexOptions(jobs=1))
-    result = CliRunner().invoke(app, ["index", str(archive), "--index", str(paired), "--phrase-pairs", "--quiet"])
-    assert result.exit_code == 0, result.output
-    assert _pair_files(plain) == [] and len(_pair_files(paired)) == 1
-    with open_index(plain) as one, open_index(paired) as other:
-        assert one._s().schema["pairs"].words == ()
-        assert set(other._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
+    size = (archive / "all.jsonl").stat().st_size
+
+    def made(name: str, *flags: str) -> Path:
+        ix = tmp_path / name
+        result = CliRunner().invoke(app, ["index", str(archive), "--index", str(ix), "--quiet", *flags])
+        assert result.exit_code == 0, result.output
+        return ix
+
+    small, asked, declined = made("small"), made("asked", "--phrase-pairs"), made("declined", "--no-phrase-pairs")
+    assert _pair_files(small) == _pair_files(declined) == [] and len(_pair_files(asked)) == 1
+    # As large as the default asks for: by bytes of files, then by articles (estimated from the sample).
+    monkeypatch.setattr(indexer, "_PAIRS_AUTO_MIN_BYTES", size)
+    monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 50)
+    large = made("large")
+    monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 51)
+    nearly = made("nearly")
+    monkeypatch.setattr(indexer, "_PAIRS_AUTO_MIN_BYTES", size + 1)
+    monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", 1)
+    not_enough_bytes = made("bytes")
+    assert len(_pair_files(large)) == 1 and _pair_files(nearly) == _pair_files(not_enough_bytes) == []
+    assert made("declined2", "--no-phrase-pairs") and _pair_files(tmp_path / "declined2") == []
+    with open_index(declined) as plain, open_index(large) as paired:
+        assert plain._s().schema["pairs"].words == ()
+        assert set(paired._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
         for text in ('"crude oil"', '"central bank rates"', 'title:"oil prices"'):
-            assert page_of(one, text) == page_of(other, text)
+            assert page_of(plain, text) == page_of(paired, text)
 
 
 def test_the_sample_of_common_words_reads_only_the_start_of_a_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
