@@ -76,6 +76,49 @@ def write(handle: Any, words_fingerprint: int, entries: list[int]) -> None:
     handle.close()
 
 
+def write_merged(handle: Any, words_fingerprint: int, entries: list[int], merged: list[tuple[PairLists, dict[int, int] | None, int]]) -> None:
+    """Write a merged segment's pair file to the open `handle`, and close it: `entries` (sorted)
+    for its new documents, and each merged segment's (lists, docmap, basedoc) renumbered.
+
+    List by list, so that a merge of many segments holds one list's entries as Python integers at a
+    time (~40 bytes each), not all of them: the columns are built as packed arrays."""
+    list_ids = sorted(set(_read_array("H", _entry_column(entries, 3)) if entries else ()).union(*(lists.list_ids() for lists, _, _ in merged)))
+    documents, codes = bytearray(), bytearray()  # little-endian columns
+    starts = []
+    at = 0
+    for list_id in list_ids:
+        low = list_id << (LIST_SHIFT + KEY_SHIFT)
+        first = bisect_left(entries, low, at)
+        at = bisect_left(entries, low + (1 << (LIST_SHIFT + KEY_SHIFT)), first)
+        combined = entries[first:at]
+        for lists, docmap, basedoc in merged:
+            combined += lists.list_entries(list_id, docmap, basedoc)
+        combined.sort()
+        starts.append(len(codes) // 2)
+        if combined:
+            documents += _entry_column(combined, 0, "I")
+            codes += _entry_column(combined, 2)
+    starts.append(len(codes) // 2)
+    handle.write(_HEADER.pack(_MAGIC, words_fingerprint, len(list_ids)))
+    handle.write(_little(array("I", list_ids)))
+    handle.write(_little(array("I", starts)))
+    handle.write(documents)
+    handle.write(codes)
+    handle.close()
+
+
+def _entry_column(entries: list[int], quarter: int, typecode: str = "H") -> bytes:
+    """One column of `entries` as little-endian bytes: the documents (typecode "I", quarter 0),
+    the codes (quarter 2) or the lists (quarter 3)."""
+    packed = array("Q", entries)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    raw = memoryview(packed).cast("B")
+    if typecode == "I":
+        return raw.cast("I")[quarter // 2 :: 2].tobytes()
+    return raw.cast("H")[quarter::4].tobytes()
+
+
 def _little(values: array) -> bytes:
     if _BIG_ENDIAN:
         values = array(values.typecode, values)
@@ -124,17 +167,20 @@ class PairLists:
             return set()
         return set(_read_array("I", self._file.get(self._documents_at + 4 * (start + first), 4 * (past - first))))
 
-    def entries(self, docmap: dict[int, int] | None, basedoc: int) -> list[int]:
-        """Every entry, its document renumbered for a merge: by `docmap` (deleted ones dropped)
-        or moved by `basedoc`."""
-        if not self._entries:
+    def list_ids(self) -> array:
+        """The ids of the lists the file holds, ascending."""
+        return self._lists
+
+    def list_entries(self, list_id: int, docmap: dict[int, int] | None, basedoc: int) -> list[int]:
+        """The entries of list `list_id`, their documents renumbered for a merge: by `docmap`
+        (deleted ones dropped) or moved by `basedoc`."""
+        start, end = self._span(list_id)
+        if start == end:
             return []
-        documents: Any = _read_array("I", self._file.get(self._documents_at, 4 * self._entries))
-        codes: Any = _read_array("H", self._file.get(self._codes_at, 2 * self._entries))
-        keys: Any = []
-        for place, list_id in enumerate(self._lists):
-            keys += repeat((list_id << LIST_SHIFT) << KEY_SHIFT, self._starts[place + 1] - self._starts[place])
-        keys = map(add, keys, map(lshift, codes, repeat(KEY_SHIFT)))
+        documents: Any = _read_array("I", self._file.get(self._documents_at + 4 * start, 4 * (end - start)))
+        codes: Any = _read_array("H", self._file.get(self._codes_at + 2 * start, 2 * (end - start)))
+        # An entry is (list << 16 | code) << 32 | document: the list's part is the same for all.
+        keys = map((list_id << (LIST_SHIFT + KEY_SHIFT)).__or__, map(lshift, codes, repeat(KEY_SHIFT)))
         if docmap is None:
             return list(map(add, keys, map(basedoc.__add__, documents)))
         renumbered = list(map(docmap.get, documents))
@@ -162,4 +208,4 @@ def open_lists(storage: Any, segment: Any, words_fingerprint: int) -> PairLists 
     return lists
 
 
-__all__ = ["EXTENSION", "MAX_WORDS", "PairLists", "fingerprint", "open_lists", "with_document", "write"]
+__all__ = ["EXTENSION", "MAX_WORDS", "PairLists", "fingerprint", "open_lists", "with_document", "write", "write_merged"]

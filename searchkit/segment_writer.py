@@ -388,17 +388,23 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self._pair_entries = array("Q")
         if word_pairs is None or not self._pairs_complete:
             return
-        entries = buffered.tolist()
-        for reader, basedoc, docmap in self._merged:
-            lists = pair_lists.open_lists(reader._storage, reader.segment(), word_pairs.fingerprint)
-            if lists is None:
-                return  # its documents' pairs are unknown: the merged segment can have none
-            try:
-                entries += lists.entries(docmap, basedoc)
-            finally:
+        entries = sorted(buffered)
+        del buffered
+        merged = []
+        try:
+            for reader, basedoc, docmap in self._merged:
+                lists = pair_lists.open_lists(reader._storage, reader.segment(), word_pairs.fingerprint)
+                if lists is None:
+                    return  # its documents' pairs are unknown: the merged segment can have none
+                merged.append((lists, docmap, basedoc))
+            handle = self.newsegment.create_file(self.storage, pair_lists.EXTENSION)
+            if merged:
+                pair_lists.write_merged(handle, word_pairs.fingerprint, entries, merged)
+            else:
+                pair_lists.write(handle, word_pairs.fingerprint, entries)
+        finally:
+            for lists, _, _ in merged:
                 lists.close()
-        entries.sort()
-        pair_lists.write(self.newsegment.create_file(self.storage, pair_lists.EXTENSION), word_pairs.fingerprint, entries)
 
     def _close_segment(self) -> None:
         self._close_merged()
