@@ -68,12 +68,7 @@ def write(handle: Any, words_fingerprint: int, entries: list[int]) -> None:
     list_of = _read_array("H", halves[3::4].tobytes())
     lists = sorted(set(list_of))
     starts = [bisect_left(list_of, list_id) for list_id in lists] + [len(entries)]
-    handle.write(_HEADER.pack(_MAGIC, words_fingerprint, len(lists)))
-    handle.write(_little(array("I", lists)))
-    handle.write(_little(array("I", starts)))
-    handle.write(documents)
-    handle.write(codes)
-    handle.close()
+    _write_file(handle, words_fingerprint, lists, starts, documents, codes)
 
 
 def write_merged(handle: Any, words_fingerprint: int, entries: list[int], merged: list[tuple[PairLists, dict[int, int] | None, int]]) -> None:
@@ -99,6 +94,13 @@ def write_merged(handle: Any, words_fingerprint: int, entries: list[int], merged
             documents += _entry_column(combined, 0, "I")
             codes += _entry_column(combined, 2)
     starts.append(len(codes) // 2)
+    _write_file(handle, words_fingerprint, list_ids, starts, documents, codes)
+
+
+def _write_file(
+    handle: Any, words_fingerprint: int, list_ids: list[int], starts: list[int], documents: bytes | bytearray, codes: bytes | bytearray
+) -> None:
+    """The file's header, directory and columns (already little-endian) to `handle`, closed then."""
     handle.write(_HEADER.pack(_MAGIC, words_fingerprint, len(list_ids)))
     handle.write(_little(array("I", list_ids)))
     handle.write(_little(array("I", starts)))

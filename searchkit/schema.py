@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import compress, repeat
 from operator import add, mul
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Positions
