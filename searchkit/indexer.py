@@ -844,7 +844,7 @@ def _write(
         index_was_empty = ix.doc_count_all() == 0
         pair_words = _pair_words(ix.schema)
         if index_was_empty and plan.to_read:
-            # A new (or emptied) index: asked for pairs, its common words come from the first articles, now.
+            # A new (or emptied) index: if it pairs words (`_chosen_pair_words`), they come from its first articles, now.
             pair_words = _chosen_pair_words(plan.to_read, options)
         if plan.rehashed:
             manifest.record(plan.rehashed, [])
@@ -972,8 +972,8 @@ def _rebuild(roots: list[str], index_dir: Path, options: IndexOptions, progress:
                     raise ReadError(display_path(root), "no such file or folder; the rebuild was not started and the old index is kept")
             if fresh.exists():
                 remove_index_folder(fresh)
-            # An index that has pair lists keeps them through a rebuild (with new common words).
-            # Unless told, a rebuild keeps the pair lists of an index that has them.
+            # Unless told otherwise, an index that has pair lists keeps them through a rebuild (with
+            # new common words), whatever the archive's size.
             phrase_pairs = True if options.phrase_pairs is None and _has_pair_words(index_dir) else options.phrase_pairs
             try:
                 report = _index_into(roots, fresh, replace(options, rebuild=False, phrase_pairs=phrase_pairs), progress)

@@ -145,10 +145,7 @@ class WordPairs(FieldType):  # type: ignore[misc]
     def keys(self, fieldname: str, in_order: list[str]) -> Iterable[int]:
         """The pair keys of a field value whose index terms are `in_order`: for each two adjacent
         common words, `pair_key` packed as list id << 16 | code (`pair_lists`); a pair the value
-        holds twice gives its key twice.
-
-        Made in C, four steps over the terms and two over the pairs: a document's pairs cost about
-        as much as a third of its analysis."""
+        holds twice gives its key twice. Made in C: four steps over the terms, two over the pairs."""
         codes = list(map(self._codes.get, in_order, repeat(0)))
         seconds = codes[1:]
         both = list(map(mul, codes, seconds))  # non-zero where both words are common
