@@ -218,7 +218,8 @@ def test_pairs_are_made_for_a_large_archive_by_default_or_when_asked(tmp_path: P
     monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", 1)
     not_enough_bytes = made("bytes")
     assert len(_pair_files(large)) == 1 and _pair_files(nearly) == _pair_files(not_enough_bytes) == []
-    assert made("declined2", "--no-phrase-pairs") and _pair_files(tmp_path / "declined2") == []
+    monkeypatch.setattr(indexer, "_PAIRS_AUTO_MIN_BYTES", 0)
+    assert _pair_files(made("declined-large", "--no-phrase-pairs")) == []  # declining wins over the size
     with open_index(declined) as plain, open_index(large) as paired:
         assert plain._s().schema["pairs"].words == ()
         assert set(paired._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
