@@ -620,9 +620,10 @@ _PAIRS_AUTO_ARTICLES = 50_000
 _PAIRS_AUTO_MIN_BYTES = 32 * 1024 * 1024
 
 
-def _chosen_pair_words(files: list[FoundFile], options: IndexOptions) -> tuple[str, ...]:
+def _chosen_pair_words(files: list[FoundFile], options: IndexOptions, warnings: list[str]) -> tuple[str, ...]:
     """The common words a new index made from `files` pairs (`schema.WordPairs`): none when
-    `options.phrase_pairs` is False, or when it is None (the default) and the archive is small."""
+    `options.phrase_pairs` is False, or when it is None (the default) and the archive is small.
+    When the sample cannot be read, a warning says the index goes without."""
     if options.phrase_pairs is False:
         return ()
     limit = options.max_file_size
@@ -630,18 +631,25 @@ def _chosen_pair_words(files: list[FoundFile], options: IndexOptions) -> tuple[s
     total = sum(found.size for found in files)
     if options.phrase_pairs is None and total < _PAIRS_AUTO_MIN_BYTES:
         return ()
-    words, articles, read = _sample_common_words(files, options)
+    sampled = _sample_common_words(files, options)
+    if sampled is None:
+        warnings.append(
+            "could not read a sample of the first articles (its reader process died): this index has no "
+            "pair lists, and phrases of common words are answered from word positions, more slowly"
+        )
+        return ()
+    words, articles, read = sampled
     if options.phrase_pairs is None and articles * total < _PAIRS_AUTO_ARTICLES * read:
         return ()
     return words
 
 
-def _sample_common_words(files: list[FoundFile], options: IndexOptions) -> tuple[tuple[str, ...], int, int]:
+def _sample_common_words(files: list[FoundFile], options: IndexOptions) -> tuple[tuple[str, ...], int, int] | None:
     """(the common words of the first articles of `files`, how many articles and bytes of files
     they were read from).
 
     Read in a process of its own when the run uses processes, like every other file of it: a file
-    that kills its reader must not take the indexer with it (the index then pairs no words)."""
+    that kills its reader must not take the indexer with it (None then)."""
     sample = files[:_SAMPLE_FILES]
     if not _worth_processes(files, options.jobs or os.cpu_count() or 1):
         return _common_words_of(sample, options.encoding, options.max_file_size)
@@ -649,7 +657,7 @@ def _sample_common_words(files: list[FoundFile], options: IndexOptions) -> tuple
         with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
             return pool.submit(_common_words_of, sample, options.encoding, options.max_file_size).result()  # type: ignore[no-any-return]
     except BrokenProcessPool:
-        return (), 0, 0
+        return None
 
 
 def _common_words_of(files: list[FoundFile], encoding: str | None, max_file_size: int) -> tuple[tuple[str, ...], int, int]:
@@ -845,7 +853,7 @@ def _write(
         pair_words = _pair_words(ix.schema)
         if index_was_empty and plan.to_read:
             # A new (or emptied) index: if it pairs words (`_chosen_pair_words`), they come from its first articles, now.
-            pair_words = _chosen_pair_words(plan.to_read, options)
+            pair_words = _chosen_pair_words(plan.to_read, options, warnings)
         if plan.rehashed:
             manifest.record(plan.rehashed, [])
         if plan.to_read or plan.deleted:

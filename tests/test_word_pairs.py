@@ -227,6 +227,23 @@ def test_pairs_are_made_for_a_large_archive_by_default_or_when_asked(tmp_path: P
             assert page_of(plain, text) == page_of(paired, text)
 
 
+def test_an_index_whose_sample_cannot_be_read_goes_without_pairs_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit import indexer
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    rng = random.Random(6)
+    write_jsonl(archive, "all.jsonl", [_record(rng, n) for n in range(PAIR_SAMPLE_MIN + 50)])
+    monkeypatch.setattr(indexer, "_sample_common_words", lambda files, options: None)  # its process died
+    ix = tmp_path / "ix"
+    result = CliRunner().invoke(app, ["index", str(archive), "--index", str(ix), "--phrase-pairs"])
+    assert result.exit_code == 0, result.output
+    assert "could not read a sample of the first articles" in result.output
+    assert _pair_files(ix) == []
+    with open_index(ix) as index:
+        assert index.search('"crude oil"', fragments=0).total > 0
+
+
 def test_the_sample_of_common_words_reads_only_the_start_of_a_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # One dump holding the whole archive: its first articles decide, and the rest is not read twice.
     from searchkit import indexer
