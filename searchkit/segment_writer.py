@@ -388,8 +388,6 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self._pair_entries = array("Q")
         if word_pairs is None or not self._pairs_complete:
             return
-        entries = sorted(buffered)
-        del buffered
         merged = []
         try:
             for reader, basedoc, docmap in self._merged:
@@ -397,6 +395,8 @@ class DirectSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 if lists is None:
                     return  # its documents' pairs are unknown: the merged segment can have none
                 merged.append((lists, docmap, basedoc))
+            entries = sorted(buffered)  # only once the file will be written
+            del buffered
             handle = self.newsegment.create_file(self.storage, pair_lists.EXTENSION)
             if merged:
                 pair_lists.write_merged(handle, word_pairs.fingerprint, entries, merged)
