@@ -220,6 +220,29 @@ _index_terms = _IndexTerms()
 _ASCII_WORD_PATTERN = re.compile(r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*")
 
 
+def word_spans(text: str) -> list[tuple[str, int, int]] | None:
+    """(index term, start, end) of each indexed word of `text`, in order, so that a word's place in
+    the list is its position; None for text with CJK runs (their bigrams come from the tokenizer).
+
+    The terms, positions and offsets `NewsTokenizer()(text, positions=True, chars=True)` gives,
+    without a Token per word: highlighting re-analyses every hit's text.
+    """
+    if text.isascii():
+        pattern = _ASCII_WORD_PATTERN
+    elif _cjk_run().search(text) is None:
+        pattern = _word_pattern()
+    else:
+        return None
+    lookup = _index_terms.__getitem__
+    spans = []
+    for match in pattern.finditer(text):
+        term = lookup(match.group())
+        if term is not None:
+            start, end = match.span()
+            spans.append((term, start, end))
+    return spans
+
+
 def term_positions(text: str) -> dict[str, list[int]]:
     """Each index term of `text` with its positions, in order of first occurrence.
 

@@ -31,7 +31,7 @@ from whoosh import highlight as whoosh_highlight
 from whoosh import query as wq
 from whoosh.analysis import Token
 
-from .analysis import NewsTokenizer
+from .analysis import NewsTokenizer, word_spans
 from .models import Snippet
 
 Span = tuple[int, int]
@@ -100,6 +100,9 @@ class _Tok:
 
 
 def _tokens(text: str) -> list[_Tok]:
+    spans = word_spans(text)
+    if spans is not None:
+        return [_Tok(term, pos, start, end) for pos, (term, start, end) in enumerate(spans)]
     tokenizer = NewsTokenizer()
     return [
         _Tok(t.text, t.pos, t.startchar, t.endchar)
@@ -120,6 +123,12 @@ def find_matches(text: str, spec: MatchSpec) -> list[Match]:
     """Every place in `text` where the spec's terms or whole phrases occur, merged, in order."""
     if not text or not spec:
         return []
+    if not spec.phrases:
+        # Terms alone need no token objects: one (term, start, end) per word, most not kept.
+        spans = word_spans(text)
+        if spans is not None:
+            terms = spec.terms
+            return _merge([Match(start, end, term) for term, start, end in spans if term in terms])
     tokens = _tokens(text)
     found: list[Match] = []
     if spec.terms:

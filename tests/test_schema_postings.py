@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.fields import TEXT
 
-from searchkit.analysis import NewsTokenizer, news_analyzer, term_positions, terms
+from searchkit.analysis import NewsTokenizer, news_analyzer, term_positions, terms, word_spans
 from searchkit.models import Article
 from searchkit.postings_format import CompactPositions
 from searchkit.schema import TEXT_FIELDS, PreAnalyzed, build_schema, pre_analyze, to_document
@@ -51,6 +51,28 @@ def test_term_positions_equal_the_tokenizer(text: str) -> None:
     for token in NewsTokenizer()(text, positions=True):
         expected.setdefault(token.text, []).append(token.pos)
     assert term_positions(text) == expected
+
+
+def _tokenizer_spans(text: str) -> list[tuple[str, int, int, int]]:
+    return [(t.text, t.pos, t.startchar, t.endchar) for t in NewsTokenizer()(text, positions=True, chars=True)]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_word_spans_equal_the_tokenizer(text: str) -> None:
+    # Highlighting's fast path: the same terms at the same positions and offsets, or None for CJK.
+    spans = word_spans(text)
+    if spans is None:
+        assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or "\uff66" <= ch <= "\uff9f" for ch in text)
+    else:
+        assert [(term, pos, start, end) for pos, (term, start, end) in enumerate(spans)] == _tokenizer_spans(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_word_spans_equal_the_tokenizer_on_any_text(text: str) -> None:
+    spans = word_spans(text)
+    if spans is not None:
+        assert [(term, pos, start, end) for pos, (term, start, end) in enumerate(spans)] == _tokenizer_spans(text)
 
 
 def test_lone_surrogate_splits_words_as_its_replacement_does() -> None:
