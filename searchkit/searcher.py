@@ -79,7 +79,7 @@ from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.util.times import long_to_datetime
 
 from . import bulk_search, highlight
-from .analysis import TOKEN_PATTERN, fold, has_cjk, terms, word_term
+from .analysis import fold, has_cjk, terms, token_pattern, word_term
 from .errors import ArticleNotFoundError, QuerySyntaxError, SearchkitError
 from .models import Article, Hit, ParsedDate, Results
 from .schema import QUERYABLE_FIELDS, SCHEMA_VERSION
@@ -405,7 +405,7 @@ def _field_pattern() -> str:
 
 def _plain_words(text: str) -> str:
     """The query as plain words: syntax characters and operators dropped."""
-    words = [m.group() for m in TOKEN_PATTERN.finditer(text)]
+    words = [m.group() for m in token_pattern().finditer(text)]
     return " ".join(w.lower() if w in _OPERATORS else w for w in words)
 
 
