@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Iterator
+from typing import Collection, Iterator
 
 import Stemmer
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
@@ -241,6 +241,38 @@ def word_spans(text: str) -> list[tuple[str, int, int]] | None:
             start, end = match.span()
             spans.append((term, start, end))
     return spans
+
+
+def term_spans(text: str, terms: Collection[str]) -> list[tuple[str, int, int]] | None:
+    """The entries of `word_spans(text)` whose term is in `terms`, found without looking at every
+    word; None for text with CJK runs.
+
+    A highlighter wants a handful of words out of hundreds. The text's distinct words are
+    analysed (a memoised look-up each); those whose term is wanted become one pattern, bounded
+    like a word run, and only its matches are made into spans."""
+    if text.isascii():
+        pattern, ascii_only = _ASCII_WORD_PATTERN, True
+    elif _cjk_run().search(text) is None:
+        pattern, ascii_only = _word_pattern(), False
+    else:
+        return None
+    lookup = _index_terms.__getitem__
+    forms = [word for word in set(pattern.findall(text)) if lookup(word) in terms]
+    if not forms:
+        return []
+    forms.sort()
+    return [(lookup(match.group()), *match.span()) for match in _forms_pattern(tuple(forms), ascii_only).finditer(text)]
+
+
+@functools.lru_cache(maxsize=512)
+def _forms_pattern(forms: tuple[str, ...], ascii_only: bool) -> re.Pattern[str]:
+    # A whole word run equal to one of `forms`: not preceded by a word character, or by one and a
+    # dot (the run would have started earlier), not followed by a word character, or by a dot and
+    # one (the run would go on). `[^\W_]` is the word pattern's character class for text without
+    # CJK runs, which is the only text this is used on.
+    word = "[A-Za-z0-9]" if ascii_only else r"[^\W_]"
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<!{word})(?<!{word}\.)(?:{alternatives})(?!{word})(?!\.{word})")
 
 
 def term_positions(text: str) -> dict[str, list[int]]:

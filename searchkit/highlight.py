@@ -31,7 +31,7 @@ from whoosh import highlight as whoosh_highlight
 from whoosh import query as wq
 from whoosh.analysis import Token
 
-from .analysis import NewsTokenizer, word_spans
+from .analysis import NewsTokenizer, term_spans, word_spans
 from .models import Snippet
 
 Span = tuple[int, int]
@@ -124,11 +124,10 @@ def find_matches(text: str, spec: MatchSpec) -> list[Match]:
     if not text or not spec:
         return []
     if not spec.phrases:
-        # Terms alone need no token objects: one (term, start, end) per word, most not kept.
-        spans = word_spans(text)
+        # Terms alone need no positions: only the words whose term is wanted are looked at.
+        spans = term_spans(text, spec.terms)
         if spans is not None:
-            terms = spec.terms
-            return _merge([Match(start, end, term) for term, start, end in spans if term in terms])
+            return _merge([Match(start, end, term) for term, start, end in spans])
     tokens = _tokens(text)
     found: list[Match] = []
     if spec.terms:
@@ -200,11 +199,47 @@ _ABBREVIATION = re.compile(
 )
 
 
+# Hard-wrapped text (wire copy, plain-text archives, e-mail) breaks its lines at a fixed width,
+# 60–80 columns, in the middle of sentences. Text whose longest line is within these bounds, with
+# a few lines near that width, is taken as wrapped.
+_WRAP_WIDTHS = range(50, 101)
+_FULL_LINE_SLACK = 15
+
+
+def wrapped_line_breaks(text: str) -> set[int]:
+    """Offsets of the line breaks in `text` that only wrap a paragraph, in hard-wrapped text.
+
+    A break wraps when the next line goes on in lower case, or when its first word would not have
+    fit on the line: a writer who ends a line short, before a capital, meant the break (a table
+    row, a heading, a list). Text that is not hard-wrapped has none: each of its lines is a
+    paragraph."""
+    if "\n" not in text:
+        return set()
+    lines = text.split("\n")
+    lengths = list(map(len, lines))
+    width = max(lengths)
+    if width not in _WRAP_WIDTHS or sum(1 for n in lengths if n >= width - _FULL_LINE_SLACK) < 2:
+        return set()
+    wraps: set[int] = set()
+    at = 0
+    for line, following in zip(lines, lines[1:]):
+        at += len(line)
+        if line and following and (following[0].islower() or len(line) + 1 + len(following.split(" ", 1)[0]) > width):
+            wraps.add(at)
+        at += 1
+    return wraps
+
+
 def sentence_bounds(text: str) -> list[Span]:
-    """(start, end) of each sentence of `text`, whitespace trimmed, empty ones dropped."""
+    """(start, end) of each sentence of `text`, whitespace trimmed, empty ones dropped.
+
+    A line break ends a sentence, unless it only wraps the text (`wrapped_line_breaks`)."""
     cuts = [0]
+    wraps = wrapped_line_breaks(text)
     for m in _SENTENCE_END.finditer(text):
         end = m.end()
+        if wraps and m.group() == "\n" and m.start() in wraps:
+            continue
         if m.group().startswith("."):
             before = text[max(0, m.start() - 12) : m.start() + 1]
             if _ABBREVIATION.search(before):
@@ -305,7 +340,7 @@ class SpanFormatter(whoosh_highlight.Formatter):  # type: ignore[misc]
         start, end = fragment.startchar, fragment.endchar
         prefix = ELLIPSIS if getattr(fragment, "cut_before", False) else ""
         suffix = ELLIPSIS if getattr(fragment, "cut_after", False) else ""
-        body = text[start:end]
+        body = text[start:end].replace("\n", " ")  # a wrapped sentence's line breaks, as spaces
         shift = len(prefix) - start
         spans: list[Span] = []
         for tok in sorted(fragment.matches, key=lambda t: t.startchar):
@@ -350,10 +385,10 @@ def lead_snippet(text: str, maxchars: int = DEFAULT_MAXCHARS) -> Snippet:
         return Snippet("")
     start, end = bounds[0]
     if end - start > maxchars:
-        cut = text.rfind(" ", start, start + maxchars)
+        cut = max(text.rfind(" ", start, start + maxchars), text.rfind("\n", start, start + maxchars))
         end = cut if cut > start else start + maxchars
-        return Snippet(text[start:end] + ELLIPSIS)
-    return Snippet(text[start:end])
+        return Snippet(text[start:end].replace("\n", " ") + ELLIPSIS)
+    return Snippet(text[start:end].replace("\n", " "))
 
 
 def snippets(text: str, spec: MatchSpec, top: int = 3, maxchars: int = DEFAULT_MAXCHARS) -> tuple[Snippet, ...]:

@@ -16,7 +16,9 @@ from searchkit.highlight import (
     match_spec,
     sentence_bounds,
     snippets,
+    wrapped_line_breaks,
 )
+from conftest import shared_path
 
 
 def spec(words: str = "", *phrases: str, slop: int = 1) -> MatchSpec:
@@ -155,3 +157,58 @@ def test_spans_are_always_ordered_disjoint_and_inside_the_text(text_words: list[
         assert all(b1 < a2 for (_, b1), (a2, _) in zip(found, found[1:]))
         for snippet in snippets(text, s, top=3, maxchars=40):
             assert all(0 <= a < b <= len(snippet.text) for a, b in snippet.highlights)
+
+
+# Wire copy as archives keep it: paragraphs hard-wrapped near 65 columns, sentences running across
+# line breaks, a results table whose short rows each mean a line.
+WRAPPED = (
+    "The harbour board said on Tuesday that the new container terminal\n"
+    "would open in March, two months later than planned, because of\n"
+    "delays in dredging the outer channel. Shipping lines had expected\n"
+    "Berths for the largest vessels by the end of the year.\n"
+    "Cargo volume\n"
+    "Containers 12,400 vs 11,900\n"
+    "Bulk tonnes 88,000 vs 91,500"
+)
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence_and_its_snippet_one_line() -> None:
+    sentences = [WRAPPED[a:b] for a, b in sentence_bounds(WRAPPED)]
+    assert sentences[0].replace("\n", " ") == (
+        "The harbour board said on Tuesday that the new container terminal would open in March, "
+        "two months later than planned, because of delays in dredging the outer channel."
+    )
+    # A wrap before a capital, where the next word would not have fitted, is still a wrap.
+    assert sentences[1].replace("\n", " ") == "Shipping lines had expected Berths for the largest vessels by the end of the year."
+    # Short rows before capitals were broken on purpose.
+    assert sentences[2:] == ["Cargo volume", "Containers 12,400 vs 11,900", "Bulk tonnes 88,000 vs 91,500"]
+    (snippet,) = snippets(WRAPPED, spec("dredging"), top=1)
+    assert "\n" not in snippet.text
+    assert snippet.text.startswith("The harbour board said") and snippet.text.endswith("outer channel.")
+    assert marked(snippet.text, snippet.highlights) == ["dredging"]
+    assert "\n" not in lead_snippet(WRAPPED).text
+
+
+def test_lines_of_text_that_is_not_hard_wrapped_are_paragraphs() -> None:
+    # One paragraph per line (HTML, JSON dumps): every line break ends a sentence.
+    paragraphs = "A heading without a stop\n" + "a first paragraph that runs on for a good while " * 4 + "\nA last line"
+    assert wrapped_line_breaks(paragraphs) == set()
+    assert len(sentence_bounds(paragraphs)) == 3
+    assert wrapped_line_breaks("one line only") == set()
+
+
+def test_reuters_snippets_are_whole_sentences() -> None:
+    # Real wire copy: no sentence stops at a line break after which it goes on in lower case.
+    from searchkit.decode import decode
+    from searchkit.models import Article, Source
+    from searchkit.readers import sgml
+
+    path = shared_path("corpora", "reuters21578", "reut2-000.sgm")
+    decoded = decode(path.read_bytes())
+    bodies = [item.body for item in sgml.read(decoded.text, Source(path.name, decoded)) if isinstance(item, Article) and item.body]
+    wrapped = [body for body in bodies if wrapped_line_breaks(body)]
+    assert len(wrapped) > len(bodies) // 2
+    for body in wrapped:
+        for a, b in sentence_bounds(body):
+            rest = body[b:].lstrip(" ")
+            assert not (rest.startswith("\n") and rest[1:2].islower()), body[a:b]

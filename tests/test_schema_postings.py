@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.fields import TEXT
 
-from searchkit.analysis import NewsTokenizer, news_analyzer, term_positions, terms, word_spans
+from searchkit.analysis import NewsTokenizer, news_analyzer, term_positions, term_spans, terms, word_spans
 from searchkit.models import Article
 from searchkit.postings_format import CompactPositions
 from searchkit.schema import TEXT_FIELDS, PreAnalyzed, build_schema, pre_analyze, to_document
@@ -73,6 +73,36 @@ def test_word_spans_equal_the_tokenizer_on_any_text(text: str) -> None:
     spans = word_spans(text)
     if spans is not None:
         assert [(term, pos, start, end) for pos, (term, start, end) in enumerate(spans)] == _tokenizer_spans(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("aAbB19._ \n-éß"), max_size=60) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80),
+    st.data(),
+)
+def test_term_spans_are_the_word_spans_of_the_wanted_terms(text: str, data: st.DataObject) -> None:
+    spans = word_spans(text)
+    if spans is None:
+        assert term_spans(text, {"a"}) is None
+        return
+    present = sorted({term for term, _, _ in spans})
+    wanted = set(data.draw(st.lists(st.sampled_from(present), unique=True) if present else st.just([])))
+    wanted |= {"zzz"}  # a term the text does not hold changes nothing
+    assert term_spans(text, wanted) == [span for span in spans if span[0] in wanted]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("U.S. and US and u.s.a and x.us and us.x", {"us"}),  # a dotted run is one word
+        ("oil, Oil; OIL oils boil oilfield oil.x x.oil oil_field oil..x", {"oil"}),
+        ("the talks talked about talking", {"talk"}),
+        ("Straße naïve café CAFÉ cafés", {"cafe", "strass"}),
+    ],
+)
+def test_term_spans_on_word_boundaries(text: str, wanted: set[str]) -> None:
+    assert term_spans(text, wanted) == [span for span in word_spans(text) or () if span[0] in wanted]
+    assert term_spans(text, wanted)  # every example has matches
 
 
 def test_lone_surrogate_splits_words_as_its_replacement_does() -> None:
