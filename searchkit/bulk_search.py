@@ -36,7 +36,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import accumulate, compress, repeat
-from operator import add, eq, getitem, itemgetter, mul, neg, not_
+from operator import add, eq, getitem, itemgetter, mul, neg, not_, sub, truediv
 from typing import Any, Callable, Iterator, Sequence
 
 from whoosh import query as wq
@@ -890,7 +890,7 @@ def _tiered(
     words, bound = coord._words, coord._bound
     if words <= 1:  # one tier: no words counted
         ordered, scores = _scores_of(tree, leaves, found, lengths)
-        return ordered, [min(score / bound, 1.0) for score in scores]
+        return ordered, list(_capped(scores, bound))
     if len(by_text) == words:
         # The top tier holds every word. A document outside it scores at most (words − 2) + 1.0, so
         # when the top tier alone has `wanted` scores above words − 1, no other document can enter.
@@ -898,15 +898,21 @@ def _tiered(
         if len(top) >= wanted:
             tier = words - 1
             ordered, scores = _scores_of(tree, leaves, top, lengths)
-            ranked = [tier + min(score / bound, 1.0) for score in scores]
+            ranked = list(map(add, repeat(tier), _capped(scores, bound)))
             if min(ranked) > tier or sum(1 for score in ranked if score > tier) >= wanted:
                 return ordered, ranked
     held: Counter[int] = Counter()
     for docs in by_text.values():
         held.update(docs)
     ordered, scores = _scores_of(tree, leaves, found, lengths)
-    tiers = map(held.__getitem__, ordered)
-    return ordered, [max(0, min(h, words) - 1) + min(score / bound, 1.0) for h, score in zip(tiers, scores)]
+    # max(0, min(held, words) − 1) + min(score / bound, 1.0), document by document, in C.
+    tiers = map(max, repeat(0), map(sub, map(min, map(held.__getitem__, ordered), repeat(words)), repeat(1)))
+    return ordered, list(map(add, tiers, _capped(scores, bound)))
+
+
+def _capped(scores: list[float], bound: float) -> Iterator[float]:
+    """min(score / bound, 1.0) for each score (`_CoordMatcher`'s share of the BM25 bound), in C."""
+    return map(min, map(truediv, scores, repeat(bound)), repeat(1.0))
 
 
 def _best(parts: list[tuple[int, list[int], list[float]]], wanted: int, first: int = 0) -> list[tuple[float, int]]:
