@@ -92,7 +92,7 @@ class IndexOptions:
     writer_memory_mb: int = 512  # shared by the worker processes
     # Pair lists for phrases of common words (`schema.WordPairs`), chosen when the index is made:
     # faster phrase queries for more indexing time and a larger index. None: when the archive
-    # indexed first holds about `_PAIRS_AUTO_ARTICLES` articles or more (`_chosen_pair_words`).
+    # indexed first holds about `PAIRS_AUTO_ARTICLES` articles or more (`_chosen_pair_words`).
     phrase_pairs: bool | None = None
 
 
@@ -616,7 +616,7 @@ _SAMPLE_BYTES = 8 * 1024 * 1024
 # (Reuters, 21,578 stories: p50 3.7 ms), and pairs would add ~20% to the build for little; from
 # there on phrase time grows with the archive and pairs cost less of the build (Reuters ×5: p50
 # 13.2 → 8.7 ms, build +14%).
-_PAIRS_AUTO_ARTICLES = 50_000
+PAIRS_AUTO_ARTICLES = 50_000
 _PAIRS_AUTO_MIN_BYTES = 32 * 1024 * 1024
 
 
@@ -639,7 +639,7 @@ def _chosen_pair_words(files: list[FoundFile], options: IndexOptions, warnings: 
         )
         return ()
     words, articles, read = sampled
-    if options.phrase_pairs is None and articles * total < _PAIRS_AUTO_ARTICLES * read:
+    if options.phrase_pairs is None and articles * total < PAIRS_AUTO_ARTICLES * read:
         return ()
     return words
 

@@ -359,6 +359,15 @@ def render_stats_text(stats: Any, console: Any, *, top: int = 10) -> None:
     line("dates (UTC)", span + (f"  ({stats.undated:,} undated)" if stats.undated else ""))
     line("index size", _human_size(stats.size_bytes))
     line("schema version", str(stats.schema_version))
+    if stats.phrase_pairs is not None:
+        line("phrase pairs", f"{stats.phrase_pairs:,} common words" if stats.phrase_pairs else "none")
+    if stats.phrase_pairs_advised:
+        import shlex
+
+        advice = Text(f"{'':>17}an archive this large answers phrases of common words faster with them:\n{'':>17}", style=META_STYLE)
+        command = f"searchkit index PATHS --index {shlex.quote(stats.index_dir)} --rebuild --phrase-pairs"
+        advice.append(safe_text(command, keep_newlines=False))
+        console.print(advice)
     for title, counts in (("source", stats.sources), ("section", stats.sections), ("language", stats.languages), ("encoding", stats.encodings)):
         table = Table(title=None, show_edge=False, box=None, pad_edge=False, padding=(0, 2))
         table.add_column(Text(title, style="bold"))

@@ -1225,6 +1225,12 @@ class IndexStats:
     encodings: dict[str, int]
     size_bytes: int
     schema_version: int
+    # Common words whose neighbours are recorded for phrase queries (`searchkit index
+    # --phrase-pairs`): 0 for none, None where the backend has no such lists.
+    phrase_pairs: int | None = None
+    # No pair lists, in an index as large as those that get them by default: a rebuild with
+    # --phrase-pairs would answer phrases of common words faster.
+    phrase_pairs_advised: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1239,6 +1245,8 @@ class IndexStats:
             "encodings": dict(self.encodings),
             "size_bytes": self.size_bytes,
             "schema_version": self.schema_version,
+            "phrase_pairs": self.phrase_pairs,
+            "phrase_pairs_advised": self.phrase_pairs_advised,
         }
 
 
@@ -1577,6 +1585,9 @@ class SearchIndex:
             provenance = fields.get("provenance") or ()
             encodings[str(provenance[2]) if len(provenance) > 2 else ""] += 1
         size = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
+        from .indexer import PAIRS_AUTO_ARTICLES
+
+        pair_words = len(reader.schema["pairs"].words) if "pairs" in reader.schema else 0
         return IndexStats(
             index_dir=str(self.index_dir),
             documents=documents,
@@ -1589,6 +1600,8 @@ class SearchIndex:
             encodings=_counts(encodings),
             size_bytes=size,
             schema_version=SCHEMA_VERSION,
+            phrase_pairs=pair_words,
+            phrase_pairs_advised=not pair_words and documents >= PAIRS_AUTO_ARTICLES,
         )
 
     # "did you mean"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -213,6 +214,22 @@ def test_stats_text() -> None:
     out = output_of(console)
     assert "documents: 3" in out and "2025-01-01 → 2025-03-01" in out and "(1 undated)" in out
     assert "2.0 KB" in out and "… 1 more" in out
+    assert "phrase pairs" not in out  # a backend without pair lists says nothing of them
+
+
+def test_stats_text_tells_of_phrase_pairs_and_advises_them_for_a_large_index() -> None:
+    def shown(**pairs: Any) -> str:
+        stats = IndexStats("ix [b]dir[/b]\x1b[2J", 60_000, None, None, 0, {}, {}, {}, {}, 1, 1, **pairs)
+        console = Console(file=io.StringIO(), width=200)
+        render_stats_text(stats, console)
+        return output_of(console)
+
+    assert "phrase pairs: 1,024 common words" in shown(phrase_pairs=1024)
+    plain = shown(phrase_pairs=0)
+    assert "phrase pairs: none" in plain and "--rebuild" not in plain
+    advised = shown(phrase_pairs=0, phrase_pairs_advised=True)
+    assert "searchkit index PATHS --index 'ix [b]dir[/b]" in advised and "--rebuild --phrase-pairs" in advised
+    assert_no_raw_escapes(advised)
 
 
 def test_timeline_chart_and_data() -> None:

@@ -332,6 +332,7 @@ def test_stats(ix: SearchIndex) -> None:
     assert stats.size_bytes > 0
     assert stats.schema_version == searcher_module.SCHEMA_VERSION
     assert stats.to_dict()["documents"] == len(ARTICLES)
+    assert stats.phrase_pairs == 0 and not stats.phrase_pairs_advised  # a small archive: none, none advised
 
 
 def test_timeline_counts_dated_matches_per_period_with_gaps_filled(ix: SearchIndex) -> None:

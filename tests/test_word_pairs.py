@@ -210,12 +210,12 @@ def test_pairs_are_made_for_a_large_archive_by_default_or_when_asked(tmp_path: P
     assert _pair_files(small) == _pair_files(declined) == [] and len(_pair_files(asked)) == 1
     # As large as the default asks for: by bytes of files, then by articles (estimated from the sample).
     monkeypatch.setattr(indexer, "_PAIRS_AUTO_MIN_BYTES", size)
-    monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 50)
+    monkeypatch.setattr(indexer, "PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 50)
     large = made("large")
-    monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 51)
+    monkeypatch.setattr(indexer, "PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 51)
     nearly = made("nearly")
     monkeypatch.setattr(indexer, "_PAIRS_AUTO_MIN_BYTES", size + 1)
-    monkeypatch.setattr(indexer, "_PAIRS_AUTO_ARTICLES", 1)
+    monkeypatch.setattr(indexer, "PAIRS_AUTO_ARTICLES", 1)
     not_enough_bytes = made("bytes")
     assert len(_pair_files(large)) == 1 and _pair_files(nearly) == _pair_files(not_enough_bytes) == []
     monkeypatch.setattr(indexer, "_PAIRS_AUTO_MIN_BYTES", 0)
@@ -225,6 +225,14 @@ def test_pairs_are_made_for_a_large_archive_by_default_or_when_asked(tmp_path: P
         assert set(paired._s().schema["pairs"].words) == set(terms(" ".join(COMMON)))
         for text in ('"crude oil"', '"central bank rates"', 'title:"oil prices"'):
             assert page_of(plain, text) == page_of(paired, text)
+        # `searchkit stats` says which has pairs, and advises them where the default would now give them.
+        assert paired.stats().phrase_pairs == len(set(terms(" ".join(COMMON)))) and not paired.stats().phrase_pairs_advised
+        assert plain.stats().phrase_pairs == 0 and plain.stats().phrase_pairs_advised
+    advice = CliRunner().invoke(app, ["stats", "--index", str(declined)])
+    assert "phrase pairs: none" in advice.stdout and "--rebuild --phrase-pairs" in advice.stdout
+    monkeypatch.setattr(indexer, "PAIRS_AUTO_ARTICLES", PAIR_SAMPLE_MIN + 51)  # more than it holds
+    quiet = CliRunner().invoke(app, ["stats", "--index", str(declined), "--format", "json"])
+    assert json.loads(quiet.stdout)["phrase_pairs"] == 0 and json.loads(quiet.stdout)["phrase_pairs_advised"] is False
 
 
 def test_an_index_whose_sample_cannot_be_read_goes_without_pairs_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
