@@ -260,8 +260,14 @@ def term_spans(text: str, terms: Collection[str]) -> list[tuple[str, int, int]] 
     forms = [word for word in set(pattern.findall(text)) if lookup(word) in terms]
     if not forms:
         return []
+    if len(forms) > _MAX_FORMS:
+        # Many forms (a wildcard's expansions): compiling their pattern costs more than a look at every word.
+        return [span for span in word_spans(text) or () if span[0] in terms]
     forms.sort()
     return [(lookup(match.group()), *match.span()) for match in _forms_pattern(tuple(forms), ascii_only).finditer(text)]
+
+
+_MAX_FORMS = 24
 
 
 @functools.lru_cache(maxsize=512)

@@ -105,6 +105,13 @@ def test_term_spans_on_word_boundaries(text: str, wanted: set[str]) -> None:
     assert term_spans(text, wanted)  # every example has matches
 
 
+def test_term_spans_of_many_wanted_forms_are_the_same_spans() -> None:
+    # A wildcard's expansions can make dozens of wanted forms: found word by word instead.
+    text = " ".join(f"alpha{i} beta{i}" for i in range(40))
+    wanted = set(terms(text))
+    assert term_spans(text, wanted) == word_spans(text) and len(wanted) == 80
+
+
 def test_lone_surrogate_splits_words_as_its_replacement_does() -> None:
     # The indexer replaces lone surrogates in the stored text with U+FFFD; the terms are the same.
     text = "broken\udcfftext"
