@@ -607,7 +607,8 @@ def stats_command(
     color: ColorChoice = ColorOption,
 ) -> None:
     """What the index holds: documents, date span, counts by source, section, language and encoding,
-    index size and schema version.
+    index size, schema version and its phrase pairs (with the rebuild that adds them, once an
+    index without them has grown large).
 
     Exit codes: 0 = done, 2 = error (no index), 130 = interrupted.
 
