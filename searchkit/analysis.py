@@ -227,11 +227,8 @@ def word_spans(text: str) -> list[tuple[str, int, int]] | None:
     The terms, positions and offsets `NewsTokenizer()(text, positions=True, chars=True)` gives,
     without a Token per word: highlighting re-analyses every hit's text.
     """
-    if text.isascii():
-        pattern = _ASCII_WORD_PATTERN
-    elif _cjk_run().search(text) is None:
-        pattern = _word_pattern()
-    else:
+    pattern = _word_runs(text)
+    if pattern is None:
         return None
     lookup = _index_terms.__getitem__
     spans = []
@@ -250,11 +247,8 @@ def term_spans(text: str, terms: Collection[str]) -> list[tuple[str, int, int]] 
     A highlighter wants a handful of words out of hundreds. The text's distinct words are
     analysed (a memoised look-up each); those whose term is wanted become one pattern, bounded
     like a word run, and only its matches are made into spans."""
-    if text.isascii():
-        pattern, ascii_only = _ASCII_WORD_PATTERN, True
-    elif _cjk_run().search(text) is None:
-        pattern, ascii_only = _word_pattern(), False
-    else:
+    pattern = _word_runs(text)
+    if pattern is None:
         return None
     lookup = _index_terms.__getitem__
     forms = [word for word in set(pattern.findall(text)) if lookup(word) in terms]
@@ -264,7 +258,15 @@ def term_spans(text: str, terms: Collection[str]) -> list[tuple[str, int, int]] 
         # Many forms (a wildcard's expansions): compiling their pattern costs more than a look at every word.
         return [span for span in word_spans(text) or () if span[0] in terms]
     forms.sort()
-    return [(lookup(match.group()), *match.span()) for match in _forms_pattern(tuple(forms), ascii_only).finditer(text)]
+    found = _forms_pattern(tuple(forms), pattern is _ASCII_WORD_PATTERN).finditer(text)
+    return [(lookup(match.group()), *match.span()) for match in found]
+
+
+def _word_runs(text: str) -> re.Pattern[str] | None:
+    """The pattern of `text`'s word runs when it has no CJK run (the ASCII one for ASCII text), else None."""
+    if text.isascii():
+        return _ASCII_WORD_PATTERN
+    return _word_pattern() if _cjk_run().search(text) is None else None
 
 
 _MAX_FORMS = 24
